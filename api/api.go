@@ -1,0 +1,222 @@
+// Package api is tracehound's HTTP JSON API (under /api/v1/), its health and
+// metrics endpoints, and a client that speaks it, so the CLI works the same
+// against a running server as on a local data directory.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+
+	"github.com/tracehound/tracehound/sqlguard"
+	"github.com/tracehound/tracehound/state"
+	"github.com/tracehound/tracehound/store"
+)
+
+// Backend is what the API serves. The CLI uses the same interface, backed
+// either by the local data directory or by Client.
+type Backend interface {
+	// SQL runs a read-only query through the guard.
+	SQL(ctx context.Context, q string) (*QueryResult, error)
+	// Status describes the server and its data.
+	Status(ctx context.Context) (*Status, error)
+}
+
+// ErrBadRequest marks a request the client must fix (bad JSON, missing field).
+var ErrBadRequest = errors.New("bad request")
+
+// maxRequestBytes bounds API request bodies (not OTLP, which has its own limit).
+const maxRequestBytes = 1 << 20
+
+// Server routes the HTTP API.
+type Server struct {
+	backend Backend
+	log     *slog.Logger
+	mux     *http.ServeMux
+	ready   atomic.Bool
+}
+
+// Options configure a Server.
+type Options struct {
+	Backend Backend
+	Logger  *slog.Logger
+	// OTLP serves POST /v1/traces on the API port too, when set.
+	OTLP http.Handler
+	// Metrics serves /metrics, when set.
+	Metrics http.Handler
+}
+
+// NewServer returns the API handler. It reports not ready until SetReady.
+func NewServer(opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{backend: opts.Backend, log: log.With("component", "api"), mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !s.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready\n"))
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	if opts.Metrics != nil {
+		s.mux.Handle("GET /metrics", opts.Metrics)
+	}
+	if opts.OTLP != nil {
+		s.mux.Handle("/v1/traces", opts.OTLP)
+	}
+	s.mux.HandleFunc("GET /api/v1/status", s.status)
+	s.mux.HandleFunc("POST /api/v1/sql", s.sql)
+	s.mux.HandleFunc("GET /api/v1/sql", s.sql)
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, s.log, fmt.Errorf("%w: no API route %s %s", errNoRoute, r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// SetReady flips /readyz.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// ServeHTTP implements http.Handler. A panic in a handler answers 500 and
+// is logged; it never takes the server down.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("handler panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeError(w, s.log, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+var errNoRoute = errors.New("not found")
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.backend.Status(r.Context())
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// sqlRequest is the body of POST /api/v1/sql.
+type sqlRequest struct {
+	SQL string `json:"sql"`
+}
+
+func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
+	var req sqlRequest
+	if r.Method == http.MethodGet {
+		req.SQL = r.URL.Query().Get("q")
+	} else if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	if strings.TrimSpace(req.SQL) == "" {
+		writeError(w, s.log, fmt.Errorf("%w: the sql field is empty", ErrBadRequest))
+		return
+	}
+	res, err := s.backend.SQL(r.Context(), req.SQL)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return fmt.Errorf("%w: request body exceeds %d bytes", ErrBadRequest, maxRequestBytes)
+		}
+		return fmt.Errorf("%w: invalid JSON body: %v", ErrBadRequest, err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+	w.Write([]byte("\n"))
+}
+
+// errorBody is the JSON shape of every API error.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Error codes of the API, one per kind of failure.
+const (
+	CodeBadRequest   = "bad_request"
+	CodeRefused      = "refused"
+	CodeInvalidQuery = "invalid_query"
+	CodeNotFound     = "not_found"
+	CodeOverloaded   = "overloaded"
+	CodeTimeout      = "timeout"
+	CodeInternal     = "internal"
+)
+
+// classify maps an error to its HTTP status and code. It is the only place
+// that decides statuses; internal errors never show their text to clients.
+func classify(err error) (int, string, bool) {
+	switch {
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest, CodeBadRequest, true
+	case errors.Is(err, sqlguard.ErrRefused):
+		return http.StatusBadRequest, CodeRefused, true
+	case errors.Is(err, store.ErrQuery):
+		return http.StatusBadRequest, CodeInvalidQuery, true
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, state.ErrNotFound), errors.Is(err, errNoRoute):
+		return http.StatusNotFound, CodeNotFound, true
+	case errors.Is(err, store.ErrOverloaded), errors.Is(err, store.ErrClosed):
+		return http.StatusServiceUnavailable, CodeOverloaded, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, CodeTimeout, true
+	}
+	return http.StatusInternalServerError, CodeInternal, false
+}
+
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	status, code, public := classify(err)
+	var body errorBody
+	body.Error.Code = code
+	if public {
+		body.Error.Message = err.Error()
+	} else {
+		log.Error("internal error", "err", err)
+		body.Error.Message = "internal error; see the server log"
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
+	}
+	writeJSON(w, status, body)
+}

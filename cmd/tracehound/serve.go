@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tracehound/tracehound/app"
+)
+
+func newServeCmd(g *globals) *cobra.Command {
+	var listen, otlpHTTP, otlpGRPC string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Receive OTLP traces and serve the API",
+		Long: `Serve receives OpenTelemetry traces over OTLP/HTTP (POST /v1/traces, protobuf
+or JSON, optionally gzip) and OTLP/gRPC, stores them in the data directory, and
+serves the HTTP API, /metrics, /healthz and /readyz.
+
+Point an OpenTelemetry SDK at it with
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.config()
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("listen") {
+				c.Listen = listen
+			}
+			if cmd.Flags().Changed("otlp-http") {
+				c.OTLPHTTP = otlpHTTP
+			}
+			if cmd.Flags().Changed("otlp-grpc") {
+				c.OTLPGRPC = otlpGRPC
+			}
+			log := newLogger(c, g.stderr)
+			a, err := app.New(cmd.Context(), app.Options{Config: c, Logger: log, Serve: true})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			otlpHTTP, otlpGRPC := "disabled", "disabled"
+			if a.OTLPHTTPAddr() != "" {
+				otlpHTTP = "http://" + a.OTLPHTTPAddr() + "/v1/traces"
+			}
+			if a.OTLPGRPCAddr() != "" {
+				otlpGRPC = a.OTLPGRPCAddr()
+			}
+			fmt.Fprintf(g.stderr, "tracehound %s\n  API, UI and metrics  http://%s\n  OTLP/HTTP            %s\n  OTLP/gRPC            %s\n  data                 %s\n",
+				app.Version, a.Addr(), otlpHTTP, otlpGRPC, c.Data)
+			return a.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "API, UI and metrics address (default 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&otlpHTTP, "otlp-http", "", "OTLP/HTTP address, empty to disable (default 127.0.0.1:4318)")
+	cmd.Flags().StringVar(&otlpGRPC, "otlp-grpc", "", "OTLP/gRPC address, empty to disable (default 127.0.0.1:4317)")
+	return cmd
+}

@@ -1,0 +1,213 @@
+// Package config holds tracehound's configuration: defaults that work with
+// no file, a YAML file, TRACEHOUND_* environment variables and command-line
+// flags, applied in that order (later wins).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tracehound/tracehound/span"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// Data is the data directory: traces.duckdb, state.db, scenario files.
+	Data string `yaml:"data"`
+	// Listen is the address of the HTTP API, UI and metrics.
+	Listen string `yaml:"listen"`
+	// OTLPHTTP and OTLPGRPC are the OTLP receiver addresses; empty disables one.
+	OTLPHTTP string `yaml:"otlp_http"`
+	OTLPGRPC string `yaml:"otlp_grpc"`
+	// Retention is how long spans are kept.
+	Retention Duration `yaml:"retention"`
+	Ingest    Ingest   `yaml:"ingest"`
+	Log       Log      `yaml:"log"`
+}
+
+// Ingest configures the OTLP receivers and span normalisation.
+type Ingest struct {
+	// MaxBodyBytes bounds a request after decompression.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxQueuedSpans bounds spans accepted but not yet committed.
+	MaxQueuedSpans int `yaml:"max_queued_spans"`
+	// KeyAttributes are the attributes that carry the caller's credential
+	// or identity, in order of preference.
+	KeyAttributes []span.KeyAttribute `yaml:"key_attributes"`
+	// RedactParams are query parameters masked in stored URLs.
+	RedactParams []string `yaml:"redact_params"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Data:      "./tracehound-data",
+		Listen:    "127.0.0.1:8080",
+		OTLPHTTP:  "127.0.0.1:4318",
+		OTLPGRPC:  "127.0.0.1:4317",
+		Retention: Duration(30 * 24 * time.Hour),
+		Ingest: Ingest{
+			MaxBodyBytes:   64 << 20,
+			MaxQueuedSpans: 200_000,
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load returns the defaults overlaid with the YAML file at path (if path is
+// not empty) and then with the environment.
+func Load(path string, env func(string) string) (Config, error) {
+	c := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		if err := Parse(b, &c); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Parse overlays the YAML document b on c. Unknown keys are errors, so a
+// misspelt option does not pass silently.
+func Parse(b []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+func (c *Config) applyEnv(env func(string) string) error {
+	if env == nil {
+		env = os.Getenv
+	}
+	str := map[string]*string{
+		"TRACEHOUND_DATA":       &c.Data,
+		"TRACEHOUND_LISTEN":     &c.Listen,
+		"TRACEHOUND_OTLP_HTTP":  &c.OTLPHTTP,
+		"TRACEHOUND_OTLP_GRPC":  &c.OTLPGRPC,
+		"TRACEHOUND_LOG_LEVEL":  &c.Log.Level,
+		"TRACEHOUND_LOG_FORMAT": &c.Log.Format,
+	}
+	for name, dst := range str {
+		if v, ok := lookup(env, name); ok {
+			*dst = v
+		}
+	}
+	if v, ok := lookup(env, "TRACEHOUND_RETENTION"); ok {
+		if err := c.Retention.Set(v); err != nil {
+			return fmt.Errorf("TRACEHOUND_RETENTION: %w", err)
+		}
+	}
+	if v, ok := lookup(env, "TRACEHOUND_MAX_BODY_BYTES"); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("TRACEHOUND_MAX_BODY_BYTES: %w", err)
+		}
+		c.Ingest.MaxBodyBytes = n
+	}
+	return nil
+}
+
+func lookup(env func(string) string, name string) (string, bool) {
+	v := env(name)
+	return v, v != ""
+}
+
+// Validate reports settings that cannot work.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Data == "" {
+		errs = append(errs, errors.New("data directory is empty"))
+	}
+	if c.Retention < 0 {
+		errs = append(errs, errors.New("retention is negative"))
+	}
+	if c.Ingest.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("ingest.max_body_bytes must be positive"))
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+// Duration is a time.Duration that also reads days ("30d") and implements
+// yaml.Unmarshaler and pflag.Value.
+type Duration time.Duration
+
+// ParseDuration parses Go durations plus a "d" (days) and "w" (weeks) unit.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(n, 64)
+			if err != nil {
+				return 0, fmt.Errorf("invalid duration %q", s)
+			}
+			return time.Duration(f * float64(u.unit)), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 15m, 24h, 7d)", s)
+	}
+	return d, nil
+}
+
+func (d Duration) String() string {
+	td := time.Duration(d)
+	if td > 0 && td%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
+	}
+	return td.String()
+}
+
+// Set implements pflag.Value.
+func (d *Duration) Set(s string) error {
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Type implements pflag.Value.
+func (d *Duration) Type() string { return "duration" }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	return d.Set(n.Value)
+}

@@ -1,0 +1,154 @@
+// Package otlp receives OpenTelemetry traces over OTLP/HTTP (protobuf and
+// JSON, optionally gzip) and OTLP/gRPC, normalises them into spans and hands
+// them to a store.Writer. It follows the OTLP specification's rules for
+// success, partial success, retryable throttling and size limits, and
+// acknowledges a request only after the writer has committed its spans.
+package otlp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tracehound/tracehound/span"
+	"github.com/tracehound/tracehound/store"
+)
+
+// DefaultMaxBodyBytes is the decompressed request size limit the OTLP
+// specification recommends.
+const DefaultMaxBodyBytes = 64 << 20
+
+// Options configure a Receiver.
+type Options struct {
+	Writer     store.Writer
+	Normaliser *span.Normaliser
+	// MaxBodyBytes bounds a request body after decompression (and a gRPC
+	// message). Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxInFlight bounds the requests decoded at once, and so the memory
+	// that request bodies can hold. Default 16.
+	MaxInFlight int
+	// RetryAfter is the delay suggested to throttled clients. Default 2s.
+	RetryAfter time.Duration
+	Logger     *slog.Logger
+	Metrics    *Metrics
+}
+
+// Receiver accepts OTLP trace exports.
+type Receiver struct {
+	writer     store.Writer
+	norm       *span.Normaliser
+	maxBody    int64
+	inFlight   chan struct{}
+	retryAfter time.Duration
+	log        *slog.Logger
+	metrics    *Metrics
+}
+
+// NewReceiver returns a Receiver writing to opts.Writer.
+func NewReceiver(opts Options) *Receiver {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 16
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = 2 * time.Second
+	}
+	if opts.Normaliser == nil {
+		opts.Normaliser = span.NewNormaliser(span.Options{})
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := opts.Metrics
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Receiver{
+		writer:     opts.Writer,
+		norm:       opts.Normaliser,
+		maxBody:    opts.MaxBodyBytes,
+		inFlight:   make(chan struct{}, opts.MaxInFlight),
+		retryAfter: opts.RetryAfter,
+		log:        log.With("component", "otlp"),
+		metrics:    m,
+	}
+}
+
+// Errors of an export, mapped to OTLP/HTTP statuses and gRPC codes.
+var (
+	// errThrottled: too many requests in flight; retry later.
+	errThrottled = errors.New("too many concurrent export requests")
+)
+
+// acquire takes an in-flight slot, waiting briefly for one to free up.
+func (r *Receiver) acquire(ctx context.Context) bool {
+	select {
+	case r.inFlight <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(250 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case r.inFlight <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+func (r *Receiver) release() { <-r.inFlight }
+
+// export normalises td, stores the valid spans and returns how many spans
+// were rejected as invalid (with the reason), or an error when nothing was
+// stored: store.ErrOverloaded, store.ErrClosed, a context error, or a commit
+// failure, all of which the client may retry.
+func (r *Receiver) export(ctx context.Context, protocol string, td ptrace.Traces) (rejected int, reason string, err error) {
+	total := td.SpanCount()
+	r.metrics.received.WithLabelValues(protocol).Add(float64(total))
+	if total == 0 {
+		return 0, "", nil
+	}
+	spans := r.norm.Append(make([]span.Span, 0, total), td)
+	valid := spans[:0]
+	for _, s := range spans {
+		if len(s.TraceID) != 32 || len(s.SpanID) != 16 {
+			rejected++
+			continue
+		}
+		valid = append(valid, s)
+	}
+	if rejected > 0 {
+		reason = fmt.Sprintf("%d spans have an empty trace or span id", rejected)
+		r.metrics.rejected.WithLabelValues(protocol, "invalid").Add(float64(rejected))
+	}
+	if len(valid) == 0 {
+		return rejected, reason, nil
+	}
+	if err := r.writer.Write(ctx, valid); err != nil {
+		reasonLabel := "error"
+		switch {
+		case errors.Is(err, store.ErrOverloaded):
+			reasonLabel = "overloaded"
+		case errors.Is(err, store.ErrClosed):
+			reasonLabel = "closed"
+		case ctx.Err() != nil:
+			reasonLabel = "cancelled"
+		default:
+			r.log.Error("store spans", "spans", len(valid), "err", err)
+		}
+		r.metrics.refused.WithLabelValues(protocol, reasonLabel).Add(float64(len(valid)))
+		return 0, "", err
+	}
+	r.metrics.accepted.WithLabelValues(protocol).Add(float64(len(valid)))
+	return rejected, reason, nil
+}

@@ -1,0 +1,493 @@
+package span
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// KeyAttribute names an attribute that carries the caller's credential or
+// identity. When Secret is set the value is a credential: only a keyed hash
+// of it is stored, and the attribute itself is redacted.
+type KeyAttribute struct {
+	Name   string `yaml:"name" json:"name"`
+	Secret bool   `yaml:"secret" json:"secret"`
+}
+
+// DefaultKeyAttributes is the credential/identity lookup order used when the
+// configuration names none: an application-provided key id first, then the
+// raw credential headers that HTTP header capture records, then the end user.
+func DefaultKeyAttributes() []KeyAttribute {
+	return []KeyAttribute{
+		{Name: "app.api_key_id"},
+		{Name: "api_key.id"},
+		{Name: "http.request.header.x-api-key", Secret: true},
+		{Name: "http.request.header.authorization", Secret: true},
+		{Name: "enduser.id"},
+	}
+}
+
+// DefaultRedactedParams are query parameters whose values are credentials
+// often passed in URLs; they are masked in http_target, http_query and the
+// URL attributes.
+func DefaultRedactedParams() []string {
+	return []string{"api_key", "apikey", "api-key", "key", "access_token", "token", "auth", "password", "passwd", "secret", "client_secret", "signature", "sig", "session", "sessionid"}
+}
+
+// Redacted replaces a credential value in stored attributes and URLs.
+const Redacted = "[REDACTED]"
+
+// alwaysSecret are attributes that hold credentials whether or not they are
+// configured as key attributes; their values are never stored.
+var alwaysSecret = map[string]bool{
+	"http.request.header.authorization":       true,
+	"http.request.header.proxy-authorization": true,
+	"http.request.header.cookie":              true,
+	"http.request.header.x-api-key":           true,
+	"http.response.header.set-cookie":         true,
+}
+
+// Options configure a Normaliser.
+type Options struct {
+	// KeyAttributes in order of preference; nil means DefaultKeyAttributes.
+	KeyAttributes []KeyAttribute
+	// HashKey keys the hash that turns a secret into api_key_id. It must be
+	// stable across restarts for ids to stay comparable.
+	HashKey []byte
+	// RedactParams lists query parameter names masked in URLs; nil means
+	// DefaultRedactedParams, an empty non-nil slice disables URL redaction.
+	RedactParams []string
+}
+
+// Normaliser turns OTLP trace data into Spans. It is safe for concurrent use.
+type Normaliser struct {
+	keys         []KeyAttribute
+	keyRank      map[string]int
+	hashKey      []byte
+	redactParams map[string]bool
+}
+
+// NewNormaliser returns a Normaliser for opts.
+func NewNormaliser(opts Options) *Normaliser {
+	n := &Normaliser{keys: opts.KeyAttributes, hashKey: opts.HashKey}
+	if n.keys == nil {
+		n.keys = DefaultKeyAttributes()
+	}
+	n.keyRank = make(map[string]int, len(n.keys))
+	for i, k := range n.keys {
+		if _, dup := n.keyRank[k.Name]; !dup {
+			n.keyRank[k.Name] = i
+		}
+	}
+	params := opts.RedactParams
+	if params == nil {
+		params = DefaultRedactedParams()
+	}
+	n.redactParams = make(map[string]bool, len(params))
+	for _, p := range params {
+		n.redactParams[strings.ToLower(p)] = true
+	}
+	return n
+}
+
+// field is a typed column filled from one of several attribute names.
+type field uint8
+
+const (
+	fMethod field = iota
+	fPath
+	fQuery
+	fTarget
+	fURL
+	fRoute
+	fStatus
+	fPeer
+	fSockPeer
+	fServer
+	fUA
+	fReqBytes
+	fRespBytes
+	fUser
+	nFields
+)
+
+// maxRank bounds the number of alias names per field.
+const maxRank = 6
+
+type alias struct {
+	f    field
+	rank uint8
+}
+
+// aliases maps attribute names of the stable and the legacy HTTP semantic
+// conventions to the column they fill; a lower rank wins when several are set.
+var aliases = map[string]alias{
+	"http.request.method": {fMethod, 0},
+	"http.method":         {fMethod, 1},
+
+	"url.path":    {fPath, 0},
+	"url.query":   {fQuery, 0},
+	"http.target": {fTarget, 0},
+	"url.full":    {fURL, 0},
+	"http.url":    {fURL, 1},
+
+	"http.route": {fRoute, 0},
+
+	"http.response.status_code": {fStatus, 0},
+	"http.status_code":          {fStatus, 1},
+
+	"client.address":       {fPeer, 0},
+	"http.client_ip":       {fPeer, 1},
+	"net.sock.peer.addr":   {fPeer, 2},
+	"net.peer.ip":          {fPeer, 3},
+	"network.peer.address": {fPeer, 4},
+
+	"server.address":   {fServer, 0},
+	"net.host.name":    {fServer, 1},
+	"http.server_name": {fServer, 2},
+	"http.host":        {fServer, 3},
+
+	"user_agent.original": {fUA, 0},
+	"http.user_agent":     {fUA, 1},
+
+	"http.request.body.size":             {fReqBytes, 0},
+	"http.request_content_length":        {fReqBytes, 1},
+	"http.request.header.content-length": {fReqBytes, 2},
+	"http.read_bytes":                    {fReqBytes, 3},
+
+	"http.response.body.size":             {fRespBytes, 0},
+	"http.response_content_length":        {fRespBytes, 1},
+	"http.response.header.content-length": {fRespBytes, 2},
+	"http.wrote_bytes":                    {fRespBytes, 3},
+
+	"enduser.id": {fUser, 0},
+}
+
+// sockAliases fill net_peer_ip, the socket peer, in their own order.
+var sockAliases = map[string]uint8{
+	"network.peer.address": 0,
+	"net.sock.peer.addr":   1,
+	"net.peer.ip":          2,
+}
+
+// scratch collects candidate column values while one span's attributes are read.
+type scratch struct {
+	vals [nFields][maxRank]string
+	key  string
+	keyR int
+}
+
+func (s *scratch) reset() {
+	*s = scratch{keyR: -1}
+}
+
+func (s *scratch) pick(f field) string {
+	for _, v := range s.vals[f] {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Append normalises every span of td and appends it to dst.
+func (n *Normaliser) Append(dst []Span, td ptrace.Traces) []Span {
+	var sc scratch
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		res := rs.Resource().Attributes()
+		resAttrs := make([]Attr, 0, res.Len())
+		service := ""
+		for k, v := range res.All() {
+			val := n.storedValue(k, v)
+			if k == "service.name" {
+				service = val
+			}
+			resAttrs = append(resAttrs, Attr{Key: clean(k), Value: val})
+		}
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				dst = append(dst, Span{})
+				n.normalise(&dst[len(dst)-1], spans.At(k), service, resAttrs, &sc)
+			}
+		}
+	}
+	return dst
+}
+
+func (n *Normaliser) normalise(out *Span, ps ptrace.Span, service string, resAttrs []Attr, sc *scratch) {
+	sc.reset()
+	start, end := ps.StartTimestamp(), ps.EndTimestamp()
+	out.Timestamp = time.Unix(0, int64(start)).UTC()
+	if end > start {
+		out.DurationNS = uint64(end - start)
+	}
+	out.TraceID = hexID(ps.TraceID())
+	out.SpanID = hexID8(ps.SpanID())
+	out.ParentSpanID = hexID8(ps.ParentSpanID())
+	out.ServiceName = service
+	out.SpanName = clean(ps.Name())
+	out.SpanKind = kindName(ps.Kind())
+	out.OtelStatus = statusName(ps.Status().Code())
+	out.ResourceAttributes = resAttrs
+
+	attrs := ps.Attributes()
+	out.SpanAttributes = make([]Attr, 0, attrs.Len())
+	for k, v := range attrs.All() {
+		if r, ok := n.keyRank[k]; ok && (sc.keyR < 0 || r < sc.keyR) {
+			if id := n.keyID(n.keys[r], v); id != "" {
+				sc.key, sc.keyR = id, r
+			}
+		}
+		val := n.storedValue(k, v)
+		if a, ok := aliases[k]; ok {
+			sc.vals[a.f][a.rank] = val
+		}
+		if r, ok := sockAliases[k]; ok {
+			sc.vals[fSockPeer][r] = val
+		}
+		out.SpanAttributes = append(out.SpanAttributes, Attr{Key: clean(k), Value: val})
+	}
+	out.APIKeyID = sc.key
+	if ps.Kind() != ptrace.SpanKindServer {
+		return
+	}
+	out.HTTPMethod = sc.pick(fMethod)
+	out.HTTPRoute = sc.pick(fRoute)
+	path, query := sc.pick(fPath), sc.pick(fQuery)
+	if path == "" {
+		target := sc.pick(fTarget)
+		if target == "" {
+			target = pathOfURL(sc.pick(fURL))
+		}
+		path, query, _ = strings.Cut(target, "?")
+	}
+	out.HTTPPath = path
+	out.HTTPQuery = n.redactQuery(query)
+	out.HTTPTarget = path
+	if out.HTTPQuery != "" {
+		out.HTTPTarget = path + "?" + out.HTTPQuery
+	}
+	out.StatusCode = parseStatus(sc.pick(fStatus))
+	out.PeerIP = hostOnly(sc.pick(fPeer))
+	out.NetPeerIP = hostOnly(sc.pick(fSockPeer))
+	out.ServerAddress = hostOnly(sc.pick(fServer))
+	out.UserAgent = sc.pick(fUA)
+	out.RequestBytes = parseSize(sc.pick(fReqBytes))
+	out.ResponseBytes = parseSize(sc.pick(fRespBytes))
+	out.UserID = sc.pick(fUser)
+}
+
+// storedValue is the value kept in the attribute maps: stringified, valid
+// UTF-8, with credentials redacted.
+func (n *Normaliser) storedValue(key string, v pcommon.Value) string {
+	if alwaysSecret[key] {
+		return Redacted
+	}
+	if r, ok := n.keyRank[key]; ok && n.keys[r].Secret {
+		return Redacted
+	}
+	s := clean(v.AsString())
+	switch key {
+	case "url.query":
+		return n.redactQuery(s)
+	case "http.target", "url.full", "http.url":
+		return n.redactURL(s)
+	}
+	return s
+}
+
+// keyID derives api_key_id from a key attribute: the value itself for ids,
+// a keyed hash for secrets.
+func (n *Normaliser) keyID(k KeyAttribute, v pcommon.Value) string {
+	raw := v.AsString()
+	if v.Type() == pcommon.ValueTypeSlice {
+		if v.Slice().Len() == 0 {
+			return ""
+		}
+		raw = v.Slice().At(0).AsString()
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return ""
+	}
+	if !k.Secret {
+		return clean(raw)
+	}
+	if scheme, cred, ok := strings.Cut(raw, " "); ok && isAuthScheme(scheme) {
+		raw = strings.TrimSpace(cred)
+	}
+	return n.HashSecret(raw)
+}
+
+// HashSecret returns the stored id of a credential: "key_" and the first 16
+// hex digits of its HMAC-SHA256 under the normaliser's hash key.
+func (n *Normaliser) HashSecret(secret string) string {
+	m := hmac.New(sha256.New, n.hashKey)
+	m.Write([]byte(secret))
+	return "key_" + hex.EncodeToString(m.Sum(nil)[:8])
+}
+
+func isAuthScheme(s string) bool {
+	switch strings.ToLower(s) {
+	case "bearer", "basic", "token", "apikey", "api-key", "digest":
+		return true
+	}
+	return false
+}
+
+// redactURL masks credential query parameters in a URL or a path?query.
+func (n *Normaliser) redactURL(u string) string {
+	base, query, ok := strings.Cut(u, "?")
+	if !ok {
+		return u
+	}
+	return base + "?" + n.redactQuery(query)
+}
+
+// redactQuery masks the values of credential parameters in a raw query.
+// Queries without such parameters are returned unchanged, without copying.
+func (n *Normaliser) redactQuery(q string) string {
+	if q == "" || len(n.redactParams) == 0 || !n.hasSecretParam(q) {
+		return q
+	}
+	parts := strings.Split(q, "&")
+	for i, part := range parts {
+		if name, _, ok := strings.Cut(part, "="); ok && n.redactParams[strings.ToLower(name)] {
+			parts[i] = name + "=" + Redacted
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+func (n *Normaliser) hasSecretParam(q string) bool {
+	for rest := q; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, "&")
+		if name, _, ok := strings.Cut(part, "="); ok && n.redactParams[strings.ToLower(name)] {
+			return true
+		}
+	}
+	return false
+}
+
+// pathOfURL returns the path?query part of an absolute URL.
+func pathOfURL(u string) string {
+	if u == "" {
+		return ""
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		if j := strings.IndexAny(rest, "/?"); j >= 0 {
+			rest = rest[j:]
+			if rest[0] == '?' {
+				return "/" + rest
+			}
+			return cutFragment(rest)
+		}
+		return "/"
+	}
+	return cutFragment(u)
+}
+
+func cutFragment(s string) string {
+	s, _, _ = strings.Cut(s, "#")
+	return s
+}
+
+// hostOnly strips a port and IPv6 brackets from an address when it parses as
+// host:port; anything else is returned as it came.
+func hostOnly(s string) string {
+	if s == "" {
+		return s
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return s
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().String()
+	}
+	if i := strings.LastIndexByte(s, ':'); i > 0 && !strings.Contains(s[:i], ":") {
+		if _, err := strconv.ParseUint(s[i+1:], 10, 16); err == nil {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func parseStatus(s string) uint16 {
+	v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
+	if err != nil || v > 999 {
+		return 0
+	}
+	return uint16(v)
+}
+
+func parseSize(s string) int64 {
+	s = strings.TrimSpace(strings.Trim(s, `[]"`))
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
+}
+
+// clean makes s valid UTF-8, replacing invalid bytes, so that every stored
+// string can be read back by any client.
+func clean(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+func hexID(id pcommon.TraceID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return hex.EncodeToString(id[:])
+}
+
+func hexID8(id pcommon.SpanID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return hex.EncodeToString(id[:])
+}
+
+func kindName(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindServer:
+		return KindServer
+	case ptrace.SpanKindClient:
+		return KindClient
+	case ptrace.SpanKindInternal:
+		return KindInternal
+	case ptrace.SpanKindProducer:
+		return KindProducer
+	case ptrace.SpanKindConsumer:
+		return KindConsumer
+	}
+	return KindUnspecified
+}
+
+func statusName(c ptrace.StatusCode) string {
+	switch c {
+	case ptrace.StatusCodeOk:
+		return "Ok"
+	case ptrace.StatusCodeError:
+		return "Error"
+	}
+	return "Unset"
+}

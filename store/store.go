@@ -1,0 +1,99 @@
+// Package store defines how tracehound keeps spans: the interfaces that the
+// ingest pipeline, the rules engine, forensics and the API consume, and the
+// errors that every implementation returns. Implementations live in
+// subpackages (duckdb for one machine, clickhouse for scale-out) and all pass
+// the storetest conformance suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tracehound/tracehound/span"
+)
+
+// Errors every implementation returns, wrapped with context.
+var (
+	// ErrNotFound: the trace or object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrOverloaded: the write queue is full; the caller should retry later
+	// (OTLP 429/503 with Retry-After). Nothing of the rejected batch was stored.
+	ErrOverloaded = errors.New("store overloaded")
+	// ErrClosed: the store is closed or closing.
+	ErrClosed = errors.New("store closed")
+	// ErrQuery: the query is invalid (syntax, unknown column, type error).
+	// Its message is safe to show to the user who wrote the query.
+	ErrQuery = errors.New("invalid query")
+)
+
+// Writer stores spans.
+type Writer interface {
+	// Write stores spans durably. It returns nil only after the spans are
+	// committed, so that an OTLP acknowledgement never covers data that a
+	// crash could lose. It returns ErrOverloaded at once, storing nothing,
+	// when the write queue cannot take the batch. If ctx ends while the
+	// batch waits for its commit, Write returns ctx.Err() and the batch may
+	// or may not be stored (at-least-once). Write does not keep spans after
+	// it returns.
+	Write(ctx context.Context, spans []span.Span) error
+}
+
+// Result is a tabular query result. Values are Go scalars (int64, uint64,
+// float64, string, bool, time.Time, nil) or, for nested types, maps and
+// slices of them.
+type Result struct {
+	Columns []string
+	Types   []string
+	Rows    [][]any
+	// Truncated is set when the row cap cut the result.
+	Truncated bool
+}
+
+// QueryOptions bound one query.
+type QueryOptions struct {
+	// MaxRows caps the rows returned; 0 means no cap.
+	MaxRows int
+	// Timeout cancels the query; 0 means the caller's context alone.
+	Timeout time.Duration
+}
+
+// Querier runs read queries in the ClickHouse dialect subset tracehound
+// speaks (see PRODUCT.md §4). Callers validate queries before they reach a
+// Querier; an implementation may still refuse writes.
+type Querier interface {
+	// Query runs q with positional args. An invalid query returns an error
+	// wrapping ErrQuery.
+	Query(ctx context.Context, q string, opts QueryOptions, args ...any) (*Result, error)
+}
+
+// TraceReader reads whole traces.
+type TraceReader interface {
+	// Trace returns every span of the trace, ordered by start time. It
+	// returns ErrNotFound when no span has that id. The caller owns the
+	// returned slice.
+	Trace(ctx context.Context, traceID string) ([]span.Span, error)
+}
+
+// Stats describes the stored data.
+type Stats struct {
+	Spans    int64
+	Oldest   time.Time
+	Newest   time.Time
+	DiskSize int64 // bytes on disk, 0 when unknown
+}
+
+// Store is a complete span store.
+type Store interface {
+	Writer
+	Querier
+	TraceReader
+	// DeleteBefore removes spans that started before t (retention) and
+	// returns how many were removed.
+	DeleteBefore(ctx context.Context, t time.Time) (int64, error)
+	// Stats reports the size and time range of the stored data.
+	Stats(ctx context.Context) (Stats, error)
+	// Close flushes pending writes and releases the store. Spans whose
+	// Write returned nil are durable after Close returns.
+	Close() error
+}
