@@ -336,4 +336,3 @@ func TestRestartKeepsAcknowledgedSpans(t *testing.T) {
 		t.Errorf("after restart: %d spans, want 5000", got)
 	}
 }
-
