@@ -132,27 +132,55 @@ func (a *appender) releaseChunks(chunks []mapping.DataChunk) {
 	}
 }
 
-// commit appends the encoded chunks of every pending write and commits them
-// as one transaction. On error nothing of the batch is kept. The chunks go
-// back to the pool either way.
-func (a *appender) commit(batch []*pending) error {
+// commit appends the encoded chunks of every pending write and sets
+// wal_state.applied_seq to seq, in one transaction. On error nothing of the
+// batch is kept. The chunks go back to the pool either way.
+func (a *appender) commit(batch []*pending, seq uint64) error {
+	if err := a.exec("BEGIN TRANSACTION"); err != nil {
+		a.releaseBatch(batch)
+		return err
+	}
 	var err error
 	for _, p := range batch {
 		for _, c := range p.chunks {
 			if err == nil && mapping.AppendDataChunk(a.app, c) == mapping.StateError {
 				err = errors.New(mapping.AppenderError(a.app))
 			}
-			a.putChunk(c)
 		}
-		p.chunks = nil
 	}
+	a.releaseBatch(batch)
 	if err == nil && mapping.AppenderFlush(a.app) == mapping.StateError {
 		err = errors.New(mapping.AppenderError(a.app))
 	}
+	if err == nil {
+		err = a.exec(fmt.Sprintf("UPDATE wal_state SET applied_seq = %d", seq))
+	}
+	if err == nil {
+		err = a.exec("COMMIT")
+	}
 	if err != nil {
 		mapping.AppenderClear(a.app)
+		a.exec("ROLLBACK")
 	}
 	return err
+}
+
+func (a *appender) releaseBatch(batch []*pending) {
+	for _, p := range batch {
+		a.releaseChunks(p.chunks)
+		p.chunks = nil
+	}
+}
+
+// exec runs a statement on the appender's connection.
+func (a *appender) exec(q string) error {
+	var res mapping.Result
+	state := mapping.Query(a.conn, q, &res)
+	defer mapping.DestroyResult(&res)
+	if state == mapping.StateError {
+		return fmt.Errorf("%s: %s", q, mapping.ResultError(&res))
+	}
+	return nil
 }
 
 func (a *appender) close() error {
@@ -182,70 +210,84 @@ func (a *appender) close() error {
 	return err
 }
 
-// chunkWriter fills one data chunk row by row.
+// chunkWriter fills one data chunk row by row: fixed-width values go
+// straight into the vectors, strings into per-column buffers that finish
+// copies with one C call per column.
 type chunkWriter struct {
 	chunk mapping.DataChunk
 	vecs  [nColumns]mapping.Vector
+	data  [nColumns]unsafe.Pointer // fixed-width vectors' data
+	strs  [nColumns]stringColumn
 	n     int
 	buf   []byte
 }
 
+// fixedColumns are the columns that are not VARCHAR.
+var fixedColumns = [nColumns]bool{cTimestamp: true, cDurationNS: true, cStatusCode: true, cRequestBytes: true, cResponseBytes: true}
+
+var writerPool = sync.Pool{New: func() any { return new(chunkWriter) }}
+
 func newChunkWriter(chunk mapping.DataChunk) *chunkWriter {
-	w := &chunkWriter{chunk: chunk, buf: make([]byte, 0, 4096)}
+	w := writerPool.Get().(*chunkWriter)
+	w.chunk, w.n = chunk, 0
 	for i := range w.vecs {
 		w.vecs[i] = mapping.DataChunkGetVector(chunk, mapping.IdxT(i))
+		if fixedColumns[i] {
+			w.data[i] = mapping.VectorGetData(w.vecs[i])
+		} else {
+			w.strs[i].reset()
+		}
 	}
 	return w
 }
 
 func (w *chunkWriter) row(s *span.Span) {
-	r := mapping.IdxT(w.n)
-	setFixed(w.vecs[cTimestamp], w.n, s.Timestamp.UnixMicro())
-	setString(w.vecs[cTraceID], r, s.TraceID)
-	setString(w.vecs[cSpanID], r, s.SpanID)
-	setString(w.vecs[cParentSpanID], r, s.ParentSpanID)
-	setString(w.vecs[cServiceName], r, s.ServiceName)
-	setString(w.vecs[cSpanName], r, s.SpanName)
-	setString(w.vecs[cSpanKind], r, s.SpanKind)
-	setFixed(w.vecs[cDurationNS], w.n, s.DurationNS)
-	setString(w.vecs[cOtelStatus], r, s.OtelStatus)
-	setString(w.vecs[cHTTPMethod], r, s.HTTPMethod)
-	setString(w.vecs[cHTTPTarget], r, s.HTTPTarget)
-	setString(w.vecs[cHTTPPath], r, s.HTTPPath)
-	setString(w.vecs[cHTTPQuery], r, s.HTTPQuery)
-	setString(w.vecs[cHTTPRoute], r, s.HTTPRoute)
-	setFixed(w.vecs[cStatusCode], w.n, s.StatusCode)
-	setString(w.vecs[cPeerIP], r, s.PeerIP)
-	setString(w.vecs[cNetPeerIP], r, s.NetPeerIP)
-	setString(w.vecs[cServerAddress], r, s.ServerAddress)
-	setString(w.vecs[cUserAgent], r, s.UserAgent)
-	setFixed(w.vecs[cRequestBytes], w.n, s.RequestBytes)
-	setFixed(w.vecs[cResponseBytes], w.n, s.ResponseBytes)
-	setString(w.vecs[cUserID], r, s.UserID)
-	setString(w.vecs[cAPIKeyID], r, s.APIKeyID)
+	r := w.n
+	setFixed(w.data[cTimestamp], r, s.Timestamp.UnixMicro())
+	w.strs[cTraceID].add(s.TraceID)
+	w.strs[cSpanID].add(s.SpanID)
+	w.strs[cParentSpanID].add(s.ParentSpanID)
+	w.strs[cServiceName].add(s.ServiceName)
+	w.strs[cSpanName].add(s.SpanName)
+	w.strs[cSpanKind].add(s.SpanKind)
+	setFixed(w.data[cDurationNS], r, s.DurationNS)
+	w.strs[cOtelStatus].add(s.OtelStatus)
+	w.strs[cHTTPMethod].add(s.HTTPMethod)
+	w.strs[cHTTPTarget].add(s.HTTPTarget)
+	w.strs[cHTTPPath].add(s.HTTPPath)
+	w.strs[cHTTPQuery].add(s.HTTPQuery)
+	w.strs[cHTTPRoute].add(s.HTTPRoute)
+	setFixed(w.data[cStatusCode], r, s.StatusCode)
+	w.strs[cPeerIP].add(s.PeerIP)
+	w.strs[cNetPeerIP].add(s.NetPeerIP)
+	w.strs[cServerAddress].add(s.ServerAddress)
+	w.strs[cUserAgent].add(s.UserAgent)
+	setFixed(w.data[cRequestBytes], r, s.RequestBytes)
+	setFixed(w.data[cResponseBytes], r, s.ResponseBytes)
+	w.strs[cUserID].add(s.UserID)
+	w.strs[cAPIKeyID].add(s.APIKeyID)
 	w.buf = appendAttrsJSON(w.buf[:0], s.SpanAttributes)
-	setBytes(w.vecs[cSpanAttributesJSON], r, w.buf)
+	w.strs[cSpanAttributesJSON].addBytes(w.buf)
 	w.buf = appendAttrsJSON(w.buf[:0], s.ResourceAttributes)
-	setBytes(w.vecs[cResourceAttributesJSON], r, w.buf)
+	w.strs[cResourceAttributesJSON].addBytes(w.buf)
 	w.n++
 }
 
+// finish copies the string columns into the chunk, sets its size and
+// returns the writer's buffers to the pool.
 func (w *chunkWriter) finish() {
+	for i := range w.vecs {
+		if !fixedColumns[i] {
+			w.strs[i].fill(w.vecs[i])
+		}
+	}
 	mapping.DataChunkSetSize(w.chunk, mapping.IdxT(w.n))
+	w.chunk = mapping.DataChunk{}
+	writerPool.Put(w)
 }
 
-// setString copies s into row r of a VARCHAR vector. Strings are valid
-// UTF-8 (the span normaliser guarantees it), so DuckDB's check is skipped.
-func setString(v mapping.Vector, r mapping.IdxT, s string) {
-	mapping.UnsafeVectorAssignStringElementLen(v, r, unsafe.Slice(unsafe.StringData(s), len(s)))
-}
-
-// setBytes copies b (valid UTF-8) into row r of a VARCHAR vector.
-func setBytes(v mapping.Vector, r mapping.IdxT, b []byte) {
-	mapping.UnsafeVectorAssignStringElementLen(v, r, b)
-}
-
-// setFixed writes a fixed-width value into a vector whose physical type is T.
-func setFixed[T int64 | uint64 | uint16](v mapping.Vector, row int, x T) {
-	*(*T)(unsafe.Add(mapping.VectorGetData(v), uintptr(row)*unsafe.Sizeof(x))) = x
+// setFixed writes a fixed-width value into row of a vector whose data
+// pointer is data and whose physical type is T.
+func setFixed[T int64 | uint64 | uint16](data unsafe.Pointer, row int, x T) {
+	*(*T)(unsafe.Add(data, uintptr(row)*unsafe.Sizeof(x))) = x
 }

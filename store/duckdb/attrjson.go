@@ -11,16 +11,13 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// appendAttrsJSON appends attrs to dst as a JSON object of strings. A key
-// that repeats keeps its first value: OTLP does not forbid duplicates, but a
-// MAP cannot hold them. Strings must be valid UTF-8.
+// appendAttrsJSON appends attrs to dst as a JSON object of strings.
+// Strings must be valid UTF-8. OTLP does not forbid repeated keys; they are
+// kept, and the traces view's MAP takes the last value of a repeated key.
 func appendAttrsJSON(dst []byte, attrs []span.Attr) []byte {
 	dst = append(dst, '{')
 	for i, a := range attrs {
-		if duplicateKey(attrs[:i], a.Key) {
-			continue
-		}
-		if len(dst) > 1 {
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = appendJSONString(dst, a.Key)
@@ -28,15 +25,6 @@ func appendAttrsJSON(dst []byte, attrs []span.Attr) []byte {
 		dst = appendJSONString(dst, a.Value)
 	}
 	return append(dst, '}')
-}
-
-func duplicateKey(before []span.Attr, key string) bool {
-	for _, b := range before {
-		if b.Key == key {
-			return true
-		}
-	}
-	return false
 }
 
 func appendJSONString(dst []byte, s string) []byte {

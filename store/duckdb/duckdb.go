@@ -38,11 +38,18 @@ var _ store.Store = (*Store)(nil)
 
 // Options configure a Store. Zero values take the defaults.
 type Options struct {
-	// MaxQueuedSpans bounds the spans accepted but not yet committed; a
+	// MaxQueuedSpans bounds the spans accepted but not yet in DuckDB; a
 	// Write that would exceed it gets store.ErrOverloaded. Default 200,000.
 	MaxQueuedSpans int
-	// MaxBatchSpans bounds one commit. Default 50,000.
-	MaxBatchSpans int
+	// ApplyBatchSpans is the DuckDB commit size the applier aims for.
+	// Default 100,000.
+	ApplyBatchSpans int
+	// ApplyInterval bounds how long an acknowledged span waits before it is
+	// committed to DuckDB (and visible to queries that do not wait for it).
+	// Default 1s.
+	ApplyInterval time.Duration
+	// MemoryLimit is DuckDB's memory limit, e.g. "1GB". Default "1GB".
+	MemoryLimit string
 	// Logger receives the store's logs; nil discards them.
 	Logger *slog.Logger
 	// Metrics receives write-path measurements; nil records nothing.
@@ -51,46 +58,73 @@ type Options struct {
 
 // Metrics observes the write path.
 type Metrics interface {
-	// Committed is called after each commit with its size and duration.
+	// Committed is called after each DuckDB commit with its size and duration.
 	Committed(spans int, d time.Duration, err error)
-	// QueueDepth reports the spans waiting for a commit.
+	// QueueDepth reports the spans acknowledged or waiting but not yet in DuckDB.
 	QueueDepth(spans int64)
 }
 
 // Store is a DuckDB span store. It is safe for concurrent use.
+//
+// A Write is encoded on the caller's goroutine, appended to the
+// write-ahead log by the log goroutine (group commit: one fsync for every
+// Write waiting), acknowledged, and handed in log order to the applier
+// goroutine, which commits to DuckDB in large batches. Queries first wait
+// until every Write acknowledged before they started is in DuckDB.
 type Store struct {
 	path    string
 	db      *sql.DB
 	log     *slog.Logger
 	metrics Metrics
 
-	maxQueued int64
-	maxBatch  int
-	queued    atomic.Int64
+	maxQueued     int64
+	applyBatch    int
+	applyInterval time.Duration
+	queued        atomic.Int64
 
-	mu     sync.RWMutex // guards closed and sends on queue
+	mu     sync.RWMutex // guards closed and sends on logQueue
 	closed bool
-	queue  chan *pending
-	done   chan struct{}
+
+	wal      *wal
+	logQueue chan *pending
+	logDone  chan struct{}
+
+	applyQueue chan *pending
+	applyDone  chan struct{}
+	barrier    chan uint64 // a query asks the applier to commit up to a seq now
+	acked      atomic.Uint64
+	applied    atomic.Uint64
+	appliedMu  sync.Mutex
+	appliedCh  chan struct{} // closed and replaced after each commit
+	applyErr   atomic.Pointer[error]
 
 	app *appender
 }
 
-// pending is one Write waiting for its commit.
+// pending is one Write: its encoded chunks and log record.
 type pending struct {
 	chunks []mapping.DataChunk
+	record []byte
 	n      int
+	seq    uint64
 	done   chan error
 }
 
 // Open opens (creating if needed) the DuckDB database at path, installs the
-// schema and the ClickHouse-compatibility macros, and starts the writer.
+// schema and the ClickHouse-compatibility macros, replays the write-ahead
+// log into DuckDB, and starts the writer.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.MaxQueuedSpans <= 0 {
 		opts.MaxQueuedSpans = 200_000
 	}
-	if opts.MaxBatchSpans <= 0 {
-		opts.MaxBatchSpans = 50_000
+	if opts.ApplyBatchSpans <= 0 {
+		opts.ApplyBatchSpans = 100_000
+	}
+	if opts.ApplyInterval <= 0 {
+		opts.ApplyInterval = time.Second
+	}
+	if opts.MemoryLimit == "" {
+		opts.MemoryLimit = "1GB"
 	}
 	log := opts.Logger
 	if log == nil {
@@ -104,7 +138,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, openError(path, err)
 	}
 	db := sql.OpenDB(connector)
-	for _, script := range []string{schemaSQL, macrosSQL} {
+	setup := []string{schemaSQL, macrosSQL, fmt.Sprintf("SET memory_limit = '%s'", strings.ReplaceAll(opts.MemoryLimit, "'", ""))}
+	for _, script := range setup {
 		if _, err := db.ExecContext(ctx, script); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("initialise duckdb %q: %w", path, err)
@@ -116,36 +151,78 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open duckdb appender %q: %w", path, err)
 	}
 	s := &Store{
-		path:      path,
-		db:        db,
-		log:       log.With("component", "store", "engine", "duckdb"),
-		metrics:   opts.Metrics,
-		maxQueued: int64(opts.MaxQueuedSpans),
-		maxBatch:  opts.MaxBatchSpans,
-		queue:     make(chan *pending, 4096),
-		done:      make(chan struct{}),
-		app:       app,
+		path:          path,
+		db:            db,
+		log:           log.With("component", "store", "engine", "duckdb"),
+		metrics:       opts.Metrics,
+		maxQueued:     int64(opts.MaxQueuedSpans),
+		applyBatch:    opts.ApplyBatchSpans,
+		applyInterval: opts.ApplyInterval,
+		logQueue:      make(chan *pending, 4096),
+		logDone:       make(chan struct{}),
+		applyQueue:    make(chan *pending, 4096),
+		applyDone:     make(chan struct{}),
+		barrier:       make(chan uint64),
+		appliedCh:     make(chan struct{}),
+		app:           app,
 	}
-	go s.writeLoop()
+	if err := s.recover(ctx); err != nil {
+		app.close()
+		db.Close()
+		return nil, err
+	}
+	go s.logLoop()
+	go s.applyLoop()
 	return s, nil
 }
 
-// ErrLocked: another process holds the database file. DuckDB allows one
-// writing process; talk to that process instead (the CLI's --server).
-var ErrLocked = errors.New("the trace database is in use by another process")
-
-var lockPID = regexp.MustCompile(`\(PID (\d+)\)`)
-
-// openError explains the common failure of a second process opening the file.
-func openError(path string, err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
-		if m := lockPID.FindStringSubmatch(msg); m != nil {
-			return fmt.Errorf("%s: %w (PID %s)", path, ErrLocked, m[1])
-		}
-		return fmt.Errorf("%s: %w", path, ErrLocked)
+// recover replays into DuckDB the log records it does not hold yet.
+func (s *Store) recover(ctx context.Context) error {
+	var applied uint64
+	if err := s.db.QueryRowContext(ctx, "SELECT applied_seq FROM wal_state").Scan(&applied); err != nil {
+		return fmt.Errorf("read wal_state: %w", err)
 	}
-	return fmt.Errorf("open duckdb %q: %w", path, err)
+	var batch []*pending
+	var n, replayed int
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.commit(batch); err != nil {
+			return err
+		}
+		batch, n = batch[:0], 0
+		return nil
+	}
+	w, err := openWAL(s.path+".tracehound-wal", applied, s.log, func(seq uint64, rec []byte) error {
+		spans, err := decodeRecord(rec)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, &pending{chunks: s.app.encode(spans), n: len(spans), seq: seq})
+		n += len(spans)
+		replayed += len(spans)
+		if n >= s.applyBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recover write-ahead log: %w", err)
+	}
+	if err := flush(); err != nil {
+		w.close()
+		return fmt.Errorf("recover write-ahead log: %w", err)
+	}
+	s.wal = w
+	last := w.nextSeq - 1
+	s.acked.Store(last)
+	s.applied.Store(last)
+	w.release(last)
+	if replayed > 0 {
+		s.log.Info("recovered acknowledged spans from the write-ahead log", "spans", replayed)
+	}
+	return nil
 }
 
 // DB returns the underlying database handle for packages that run their own
@@ -159,35 +236,34 @@ func (s *Store) Write(ctx context.Context, spans []span.Span) error {
 	}
 	n := int64(len(spans))
 	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
 		return store.ErrClosed
+	}
+	if errp := s.applyErr.Load(); errp != nil {
+		return fmt.Errorf("%w: %v", store.ErrOverloaded, *errp)
 	}
 	if q := s.queued.Add(n); q > s.maxQueued && q != n {
 		s.queued.Add(-n)
-		s.mu.RUnlock()
 		return store.ErrOverloaded
 	}
-	s.mu.RUnlock()
-	p := &pending{chunks: s.app.encode(spans), n: len(spans), done: make(chan error, 1)}
+	p := &pending{
+		chunks: s.app.encode(spans),
+		record: appendRecord(make([]byte, 0, 256*len(spans)), spans),
+		n:      len(spans),
+		done:   make(chan error, 1),
+	}
 	s.mu.RLock()
 	ok := !s.closed
 	if ok {
-		select {
-		case s.queue <- p:
-		default:
-			ok = false
-		}
+		s.logQueue <- p
 	}
-	closed := s.closed
 	s.mu.RUnlock()
 	if !ok {
 		s.queued.Add(-n)
 		s.app.releaseChunks(p.chunks)
-		if closed {
-			return store.ErrClosed
-		}
-		return store.ErrOverloaded
+		return store.ErrClosed
 	}
 	if s.metrics != nil {
 		s.metrics.QueueDepth(s.queued.Load())
@@ -200,46 +276,179 @@ func (s *Store) Write(ctx context.Context, spans []span.Span) error {
 	}
 }
 
-// writeLoop is the single writer: it takes every Write waiting in the queue,
-// appends them, commits once, and then acknowledges them all (group commit).
-// A commit takes as long as it takes; Writes that arrive meanwhile form the
-// next batch, so batches grow with load and latency stays one commit.
-func (s *Store) writeLoop() {
-	defer close(s.done)
+// logLoop appends waiting Writes to the write-ahead log, one fsync for all
+// of them, hands them to the applier in log order and acknowledges them.
+func (s *Store) logLoop() {
+	defer close(s.logDone)
+	defer close(s.applyQueue)
 	batch := make([]*pending, 0, 64)
-	for p := range s.queue {
-		batch = append(batch[:0], p)
-		n := p.n
+	recs := make([][]byte, 0, 64)
+	for p := range s.logQueue {
+		batch, recs = append(batch[:0], p), append(recs[:0], p.record)
+		size := len(p.record)
 	drain:
-		for n < s.maxBatch {
+		for size < 32<<20 {
 			select {
-			case q, ok := <-s.queue:
+			case q, ok := <-s.logQueue:
 				if !ok {
 					break drain
 				}
-				batch = append(batch, q)
-				n += q.n
+				batch, recs = append(batch, q), append(recs, q.record)
+				size += len(q.record)
 			default:
 				break drain
 			}
 		}
-		start := time.Now()
-		err := s.app.commit(batch)
+		first, err := s.wal.appendRecords(recs)
+		for i, b := range batch {
+			b.record = nil
+			if err != nil {
+				s.queued.Add(-int64(b.n))
+				s.app.releaseChunks(b.chunks)
+				b.done <- fmt.Errorf("%w: %v", store.ErrOverloaded, err)
+				continue
+			}
+			b.seq = first + uint64(i)
+			s.applyQueue <- b
+		}
 		if err != nil {
-			s.log.Error("commit spans", "spans", n, "err", err)
-			err = fmt.Errorf("commit %d spans: %w", n, err)
+			s.log.Error("write-ahead log append", "err", err)
+			continue
 		}
-		if s.metrics != nil {
-			s.metrics.Committed(n, time.Since(start), err)
-		}
+		s.acked.Store(first + uint64(len(batch)) - 1)
 		for _, b := range batch {
-			b.done <- err
-		}
-		s.queued.Add(-int64(n))
-		if s.metrics != nil {
-			s.metrics.QueueDepth(s.queued.Load())
+			b.done <- nil
 		}
 	}
+}
+
+// applyLoop commits acknowledged Writes to DuckDB in large batches: when
+// ApplyBatchSpans are waiting, ApplyInterval after the oldest arrived, when
+// a query needs them, and at close.
+func (s *Store) applyLoop() {
+	defer close(s.applyDone)
+	var batch []*pending
+	n := 0
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	apply := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := s.commit(batch); err != nil {
+			s.failApply(err)
+		}
+		for _, p := range batch {
+			p.chunks = nil
+		}
+		batch, n = batch[:0], 0
+	}
+	for {
+		select {
+		case p, ok := <-s.applyQueue:
+			if !ok {
+				apply()
+				return
+			}
+			if len(batch) == 0 {
+				timer.Reset(s.applyInterval)
+			}
+			batch = append(batch, p)
+			n += p.n
+			if n >= s.applyBatch {
+				timer.Stop()
+				apply()
+			}
+		case <-timer.C:
+			apply()
+		case want := <-s.barrier:
+			// Take what the log goroutine has already handed over, then commit.
+			for s.applied.Load() < want && (len(batch) == 0 || batch[len(batch)-1].seq < want) {
+				p, ok := <-s.applyQueue
+				if !ok {
+					break
+				}
+				batch = append(batch, p)
+				n += p.n
+			}
+			timer.Stop()
+			apply()
+		}
+	}
+}
+
+// commit appends the batch's chunks and records its last seq in one DuckDB
+// transaction, then releases the log segments it covers.
+func (s *Store) commit(batch []*pending) error {
+	n := 0
+	for _, p := range batch {
+		n += p.n
+	}
+	last := batch[len(batch)-1].seq
+	start := time.Now()
+	err := s.app.commit(batch, last)
+	if s.metrics != nil {
+		s.metrics.Committed(n, time.Since(start), err)
+	}
+	if err != nil {
+		return fmt.Errorf("commit %d spans: %w", n, err)
+	}
+	s.queued.Add(-int64(n))
+	if s.metrics != nil {
+		s.metrics.QueueDepth(s.queued.Load())
+	}
+	s.appliedMu.Lock()
+	s.applied.Store(last)
+	close(s.appliedCh)
+	s.appliedCh = make(chan struct{})
+	s.appliedMu.Unlock()
+	if s.wal != nil {
+		s.wal.release(last)
+	}
+	return nil
+}
+
+// failApply records a commit failure. The spans are safe in the log; new
+// Writes are refused (retryably) until a restart replays the log.
+func (s *Store) failApply(err error) {
+	s.log.Error("commit acknowledged spans to duckdb; they stay in the write-ahead log and are replayed at the next start", "err", err)
+	s.applyErr.Store(&err)
+	s.appliedMu.Lock()
+	close(s.appliedCh)
+	s.appliedCh = make(chan struct{})
+	s.appliedMu.Unlock()
+}
+
+// waitApplied returns when every Write acknowledged so far is in DuckDB.
+func (s *Store) waitApplied(ctx context.Context) error {
+	want := s.acked.Load()
+	for s.applied.Load() < want {
+		if errp := s.applyErr.Load(); errp != nil {
+			return fmt.Errorf("recent spans are not queryable: %v", *errp)
+		}
+		s.appliedMu.Lock()
+		ch := s.appliedCh
+		s.appliedMu.Unlock()
+		if s.applied.Load() >= want {
+			return nil
+		}
+		select {
+		case s.barrier <- want:
+		case <-ch:
+		case <-s.applyDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case <-ch:
+		case <-s.applyDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // Query implements store.Querier.
@@ -248,6 +457,9 @@ func (s *Store) Query(ctx context.Context, q string, opts store.QueryOptions, ar
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
+	}
+	if err := s.waitApplied(ctx); err != nil {
+		return nil, fmt.Errorf("query: %w", err)
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -356,6 +568,9 @@ func plainValue(v any) any {
 
 // Trace implements store.TraceReader.
 func (s *Store) Trace(ctx context.Context, traceID string) ([]span.Span, error) {
+	if err := s.waitApplied(ctx); err != nil {
+		return nil, fmt.Errorf("read trace %s: %w", traceID, err)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT timestamp, trace_id, span_id, parent_span_id, service_name, span_name,
 		span_kind, duration_ns, otel_status, http_method, http_target, http_path, http_query, http_route, status_code,
 		peer_ip, net_peer_ip, server_address, user_agent, request_bytes, response_bytes, user_id, api_key_id,
@@ -395,6 +610,9 @@ func (s *Store) Trace(ctx context.Context, traceID string) ([]span.Span, error) 
 
 // DeleteBefore implements store.Store.
 func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+	if err := s.waitApplied(ctx); err != nil {
+		return 0, err
+	}
 	res, err := s.db.ExecContext(ctx, "DELETE FROM spans WHERE timestamp < ?", t.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("delete spans before %s: %w", t.UTC().Format(time.RFC3339), err)
@@ -411,6 +629,9 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 // Stats implements store.Store.
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	var st store.Stats
+	if err := s.waitApplied(ctx); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
 	var oldest, newest sql.NullTime
 	err := s.db.QueryRowContext(ctx, "SELECT count(*), min(timestamp), max(timestamp) FROM spans").Scan(&st.Spans, &oldest, &newest)
 	if err != nil {
@@ -425,8 +646,8 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	return st, nil
 }
 
-// Close stops accepting writes, commits what is queued, and closes the
-// database (which checkpoints the WAL into the file).
+// Close stops accepting writes, logs and commits what is queued, and
+// closes the database (which checkpoints DuckDB's own WAL into the file).
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -434,10 +655,30 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.queue)
+	close(s.logQueue)
 	s.mu.Unlock()
-	<-s.done
+	<-s.logDone
+	<-s.applyDone
+	errWAL := s.wal.close()
 	errApp := s.app.close()
 	errDB := s.db.Close()
-	return errors.Join(errApp, errDB)
+	return errors.Join(errWAL, errApp, errDB)
+}
+
+// ErrLocked: another process holds the database file. DuckDB allows one
+// writing process; talk to that process instead (the CLI's --server).
+var ErrLocked = errors.New("the trace database is in use by another process")
+
+var lockPID = regexp.MustCompile(`\(PID (\d+)\)`)
+
+// openError explains the common failure of a second process opening the file.
+func openError(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+		if m := lockPID.FindStringSubmatch(msg); m != nil {
+			return fmt.Errorf("%s: %w (PID %s)", path, ErrLocked, m[1])
+		}
+		return fmt.Errorf("%s: %w", path, ErrLocked)
+	}
+	return fmt.Errorf("open duckdb %q: %w", path, err)
 }

@@ -44,3 +44,8 @@ SELECT timestamp, trace_id, span_id, parent_span_id, service_name, span_name, sp
        CAST(json_transform(span_attributes_json, '"MAP(VARCHAR, VARCHAR)"') AS MAP(VARCHAR, VARCHAR)) AS span_attributes,
        CAST(json_transform(resource_attributes_json, '"MAP(VARCHAR, VARCHAR)"') AS MAP(VARCHAR, VARCHAR)) AS resource_attributes
 FROM spans;
+
+-- wal_state records the last write-ahead log record committed here, in the
+-- same transaction as the spans, so recovery replays exactly what is missing.
+CREATE TABLE IF NOT EXISTS wal_state (applied_seq UBIGINT NOT NULL);
+INSERT INTO wal_state SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM wal_state);

@@ -1,0 +1,285 @@
+// Command loadgen measures end-to-end OTLP/HTTP ingest: it starts a
+// tracehound server process on loopback (or uses a running one), sends
+// protobuf export requests from concurrent clients for a fixed time, and
+// reports acknowledged spans per second, request latency, throttling, the
+// server's peak RSS, and whether every acknowledged span was stored.
+//
+// Traffic goes to 127.0.0.1 only and stops by itself after -duration.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+func main() {
+	server := flag.String("server", "bin/tracehound", "tracehound binary to start (ignored with -target)")
+	target := flag.String("target", "", "base URL of a running server's API port (e.g. http://127.0.0.1:8080); its OTLP/HTTP is taken from -otlp")
+	otlpURL := flag.String("otlp", "", "OTLP/HTTP URL with -target (e.g. http://127.0.0.1:4318/v1/traces)")
+	duration := flag.Duration("duration", 60*time.Second, "how long to send")
+	clients := flag.Int("clients", 2, "concurrent clients")
+	inflight := flag.Int("inflight", 1, "requests each client keeps in flight")
+	spans := flag.Int("spans", 512, "spans per request")
+	attrs := flag.Int("attrs", 20, "attributes per span")
+	flag.Parse()
+	if *duration > 10*time.Minute {
+		fail("-duration is capped at 10m")
+	}
+
+	api, ingest := *target, *otlpURL
+	var pid int
+	if api == "" {
+		dir, err := os.MkdirTemp("", "tracehound-loadgen-")
+		check(err)
+		defer os.RemoveAll(dir)
+		apiAddr, otlpAddr := freeAddr(), freeAddr()
+		cmd := exec.Command(*server, "serve", "--data", filepath.Join(dir, "data"), "--listen", apiAddr, "--otlp-http", otlpAddr, "--otlp-grpc", "")
+		cmd.Stderr = os.Stderr
+		check(cmd.Start())
+		defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+		pid = cmd.Process.Pid
+		api, ingest = "http://"+apiAddr, "http://"+otlpAddr+"/v1/traces"
+		waitReady(api + "/readyz")
+	}
+	if ingest == "" {
+		fail("-otlp is required with -target")
+	}
+
+	bodies := make([][]byte, 32)
+	for i := range bodies {
+		bodies[i] = exportBody(i, *spans, *attrs)
+	}
+	fmt.Printf("loadgen: %d clients x %d in flight, %d spans/request, %d attributes/span, %s, %.0f KiB/request\n",
+		*clients, *inflight, *spans, *attrs, *duration, float64(len(bodies[0]))/1024)
+
+	var acked, throttled, failed, requests atomic.Int64
+	var latMu sync.Mutex
+	var latencies []time.Duration
+	var peakRSS atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if pid != 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if rss := readRSS(pid); rss > peakRSS.Load() {
+					peakRSS.Store(rss)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(250 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients * *inflight}, Timeout: time.Minute}
+	start := time.Now()
+	deadline := start.Add(*duration)
+	var senders sync.WaitGroup
+	for c := range *clients * *inflight {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			for i := c; time.Now().Before(deadline); i += *clients * *inflight {
+				body := bodies[i%len(bodies)]
+				t0 := time.Now()
+				resp, err := client.Post(ingest, "application/x-protobuf", bytes.NewReader(body))
+				if err != nil {
+					failed.Add(1)
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				requests.Add(1)
+				switch resp.StatusCode {
+				case http.StatusOK:
+					acked.Add(int64(*spans))
+					latMu.Lock()
+					latencies = append(latencies, time.Since(t0))
+					latMu.Unlock()
+				case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+					throttled.Add(1)
+					wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+					time.Sleep(time.Duration(max(wait, 1)) * time.Second / 4)
+				default:
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	var last int64
+	for t := time.Now(); time.Now().Before(deadline); {
+		time.Sleep(5 * time.Second)
+		now := acked.Load()
+		fmt.Printf("  %5.0fs  %8.0f spans/s  rss %s\n", time.Since(start).Seconds(), float64(now-last)/time.Since(t).Seconds(), mib(peakRSS.Load()))
+		last, t = now, time.Now()
+	}
+	senders.Wait()
+	elapsed := time.Since(start)
+	close(stop)
+	wg.Wait()
+
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	pct := func(p float64) time.Duration {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
+	}
+	stored := storedSpans(api)
+	rate := float64(acked.Load()) / elapsed.Seconds()
+	fmt.Printf("\nacknowledged %d spans in %.1fs = %.0f spans/s; %d requests, %d throttled, %d failed\n",
+		acked.Load(), elapsed.Seconds(), rate, requests.Load(), throttled.Load(), failed.Load())
+	fmt.Printf("request latency p50 %s p99 %s; server peak RSS %s; stored %d spans (acknowledged %d: %s)\n",
+		pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), mib(peakRSS.Load()), stored, acked.Load(),
+		map[bool]string{true: "none lost", false: "LOST SPANS"}[stored >= acked.Load()])
+	if stored < acked.Load() {
+		os.Exit(1)
+	}
+}
+
+// exportBody builds one export request: server spans carrying what HTTP
+// instrumentation records, plus application attributes up to attrs.
+func exportBody(seed, spans, attrs int) []byte {
+	r := rand.New(rand.NewPCG(uint64(seed), 7))
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	ra := rs.Resource().Attributes()
+	ra.PutStr("service.name", "loadgen-api")
+	ra.PutStr("service.version", "1.4.2")
+	ra.PutStr("deployment.environment", "production")
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp")
+	now := time.Now()
+	paths := []string{"/v1/documents/%d", "/v1/collections/%d/documents", "/v1/search", "/v1/admin/export", "/v1/users/%d"}
+	for i := range spans {
+		sp := ss.Spans().AppendEmpty()
+		var tid [16]byte
+		var sid [8]byte
+		for j := range tid {
+			tid[j] = byte(r.Uint32())
+		}
+		for j := range sid {
+			sid[j] = byte(r.Uint32())
+		}
+		sp.SetTraceID(tid)
+		sp.SetSpanID(sid)
+		sp.SetKind(ptrace.SpanKindServer)
+		p := paths[r.IntN(len(paths))]
+		if strings.Contains(p, "%d") {
+			p = fmt.Sprintf(p, r.IntN(100000))
+		}
+		sp.SetName("GET " + p)
+		ts := now.Add(time.Duration(i) * time.Millisecond)
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(ts))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(ts.Add(time.Duration(r.IntN(200_000_000)))))
+		a := sp.Attributes()
+		a.PutStr("http.request.method", "GET")
+		a.PutStr("url.path", p)
+		a.PutStr("url.query", fmt.Sprintf("page=%d&limit=50", r.IntN(20)))
+		a.PutStr("url.scheme", "https")
+		a.PutInt("http.response.status_code", []int64{200, 200, 200, 200, 404, 500}[r.IntN(6)])
+		a.PutStr("client.address", fmt.Sprintf("203.0.%d.%d", r.IntN(256), r.IntN(256)))
+		a.PutStr("network.peer.address", "10.0.0.4")
+		a.PutInt("network.peer.port", int64(30000+r.IntN(30000)))
+		a.PutStr("server.address", "api.example.test")
+		a.PutInt("server.port", 443)
+		a.PutStr("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36")
+		a.PutInt("http.response.body.size", int64(r.IntN(200_000)))
+		a.PutStr("network.protocol.version", "1.1")
+		a.PutStr("app.api_key_id", fmt.Sprintf("dvk_%06d", r.IntN(500)))
+		a.PutStr("enduser.id", fmt.Sprintf("acct_%04d", r.IntN(500)))
+		for j := a.Len(); j < attrs; j++ {
+			a.PutStr(fmt.Sprintf("app.attr_%02d", j), fmt.Sprintf("value-%d", r.IntN(1000)))
+		}
+	}
+	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	check(err)
+	return b
+}
+
+func storedSpans(api string) int64 {
+	body, _ := json.Marshal(map[string]string{"sql": "SELECT count() AS n FROM traces"})
+	resp, err := http.Post(api+"/api/v1/sql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Rows []struct {
+			N int64 `json:"n"`
+		} `json:"rows"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil || len(out.Rows) == 0 {
+		return -1
+	}
+	return out.Rows[0].N
+}
+
+func readRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitReady(url string) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	fail("server not ready: " + url)
+}
+
+func check(err error) {
+	if err != nil {
+		fail(err.Error())
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "loadgen:", msg)
+	os.Exit(2)
+}
