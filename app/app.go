@@ -209,6 +209,9 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a.retentionLoop(jobs) }()
+	if addr := os.Getenv("TRACEHOUND_PPROF"); addr != "" {
+		startPprof(addr, a.log)
+	}
 	a.api.SetReady(true)
 	a.log.Info("tracehound serving", "api", a.Addr(), "otlp_http", a.OTLPHTTPAddr(), "otlp_grpc", a.OTLPGRPCAddr(), "data", a.cfg.Data)
 

@@ -40,6 +40,32 @@ func testConfig(t *testing.T, dir string) config.Config {
 	return c
 }
 
+// startB starts a server for a benchmark.
+func startB(b *testing.B) *server {
+	b.Helper()
+	c := config.Default()
+	c.Data = b.TempDir()
+	c.Listen, c.OTLPHTTP, c.OTLPGRPC = "127.0.0.1:0", "127.0.0.1:0", ""
+	a, err := app.New(context.Background(), app.Options{Config: c, Serve: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done; a.Close() })
+	for range 200 {
+		if resp, err := http.Get("http://" + a.Addr() + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return &server{App: a}
+}
+
 func start(t *testing.T, c config.Config) *server {
 	t.Helper()
 	a, err := app.New(context.Background(), app.Options{Config: c, Serve: true})

@@ -62,7 +62,7 @@ func Default() Config {
 		Retention: Duration(30 * 24 * time.Hour),
 		Ingest: Ingest{
 			MaxBodyBytes:   64 << 20,
-			MaxQueuedSpans: 200_000,
+			MaxQueuedSpans: 250_000,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

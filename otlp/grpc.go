@@ -64,6 +64,7 @@ func (g *grpcService) Export(ctx context.Context, req ptraceotlp.ExportRequest) 
 
 func (r *Receiver) grpcThrottle(err error) error {
 	r.metrics.requests.WithLabelValues("grpc", codes.Unavailable.String()).Inc()
+	r.warnThrottled(503, err.Error())
 	st := status.New(codes.Unavailable, err.Error())
 	if detailed, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(r.retryAfter)}); derr == nil {
 		st = detailed

@@ -164,8 +164,8 @@ func (r *Receiver) httpError(w http.ResponseWriter, mediaType string, status int
 	w.WriteHeader(status)
 	w.Write(body)
 	r.metrics.requests.WithLabelValues("http", strconv.Itoa(status)).Inc()
-	if status >= 500 {
-		r.log.Warn("export refused", "status", status, "reason", msg)
+	if status >= 500 || status == http.StatusTooManyRequests {
+		r.warnThrottled(status, msg)
 	} else {
 		r.log.Debug("export refused", "status", status, "reason", msg)
 	}

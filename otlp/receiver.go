@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -47,6 +48,26 @@ type Receiver struct {
 	retryAfter time.Duration
 	log        *slog.Logger
 	metrics    *Metrics
+
+	// Throttling is logged at most once per throttleLogEvery, with a count.
+	throttleMu      sync.Mutex
+	throttleLogged  time.Time
+	throttleSkipped int
+}
+
+const throttleLogEvery = 10 * time.Second
+
+// warnThrottled logs a refused export, at most once per throttleLogEvery:
+// under overload every request is refused, and the log must stay readable.
+func (r *Receiver) warnThrottled(status int, msg string) {
+	r.throttleMu.Lock()
+	defer r.throttleMu.Unlock()
+	if time.Since(r.throttleLogged) < throttleLogEvery {
+		r.throttleSkipped++
+		return
+	}
+	r.log.Warn("export refused; clients retry after Retry-After", "status", status, "reason", msg, "refused_since_last_log", r.throttleSkipped)
+	r.throttleLogged, r.throttleSkipped = time.Now(), 0
 }
 
 // NewReceiver returns a Receiver writing to opts.Writer.

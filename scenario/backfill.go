@@ -187,7 +187,9 @@ func backfill(ctx context.Context, o Options, def scenarioDef, exp sdktrace.Span
 		return Summary{}, err
 	}
 	counted := &countingExporter{next: exp}
-	bsp := sdktrace.NewBatchSpanProcessor(counted,
+	par := newParallelExporter(counted, exportWorkers)
+	defer par.Shutdown(context.WithoutCancel(ctx))
+	bsp := sdktrace.NewBatchSpanProcessor(par,
 		sdktrace.WithMaxExportBatchSize(512),
 		sdktrace.WithMaxQueueSize(64*1024),
 		sdktrace.WithBatchTimeout(2*time.Second),
@@ -236,6 +238,7 @@ func backfill(ctx context.Context, o Options, def scenarioDef, exp sdktrace.Span
 		rec.abort()
 		return Summary{}, fmt.Errorf("flush spans: %w", err)
 	}
+	par.wait()
 	if err := counted.failure(); err != nil {
 		rec.abort()
 		return Summary{}, err
@@ -244,6 +247,66 @@ func backfill(ctx context.Context, o Options, def scenarioDef, exp sdktrace.Span
 		o.Progress(done, max(total, done))
 	}
 	return rec.close(o.ManifestDir)
+}
+
+// exportWorkers is how many export requests a backfill keeps in flight, as
+// an OpenTelemetry Collector's sending queue does (its num_consumers). One
+// request at a time leaves the pipeline waiting on each round trip.
+const exportWorkers = 4
+
+// parallelExporter hands the batch span processor's batches to a few
+// workers that export them concurrently. ExportSpans blocks while every
+// worker is busy and the queue is full, so spans are never dropped.
+type parallelExporter struct {
+	next  sdktrace.SpanExporter
+	queue chan []sdktrace.ReadOnlySpan
+	wg    sync.WaitGroup // workers
+	busy  sync.WaitGroup // batches queued or being exported
+	once  sync.Once
+}
+
+func newParallelExporter(next sdktrace.SpanExporter, workers int) *parallelExporter {
+	p := &parallelExporter{next: next, queue: make(chan []sdktrace.ReadOnlySpan, workers)}
+	for range workers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for batch := range p.queue {
+				// Errors are kept by the counting exporter behind this one.
+				p.next.ExportSpans(context.Background(), batch)
+				p.busy.Done()
+			}
+		}()
+	}
+	return p
+}
+
+// ExportSpans queues a copy of spans (the processor reuses its slice).
+func (p *parallelExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	batch := append([]sdktrace.ReadOnlySpan(nil), spans...)
+	p.busy.Add(1)
+	select {
+	case p.queue <- batch:
+		return nil
+	case <-ctx.Done():
+		p.busy.Done()
+		return ctx.Err()
+	}
+}
+
+// wait returns when every queued batch has been exported.
+func (p *parallelExporter) wait() { p.busy.Wait() }
+
+// Shutdown waits for the queued batches and shuts the next exporter down.
+func (p *parallelExporter) Shutdown(ctx context.Context) error {
+	var err error
+	p.once.Do(func() {
+		p.busy.Wait()
+		close(p.queue)
+		p.wg.Wait()
+		err = p.next.Shutdown(ctx)
+	})
+	return err
 }
 
 // countingExporter counts exported spans and remembers the first failed

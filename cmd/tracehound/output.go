@@ -66,3 +66,26 @@ func cell(v any) string {
 	}
 	return s
 }
+
+// plural returns "1 row", "2 rows".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// dateCells renders the values of DATE columns as dates, not midnights.
+func dateCells(types []string, rows [][]any) [][]any {
+	for i, t := range types {
+		if t != "DATE" {
+			continue
+		}
+		for _, r := range rows {
+			if d, ok := r[i].(time.Time); ok {
+				r[i] = d.Format("2006-01-02")
+			}
+		}
+	}
+	return rows
+}

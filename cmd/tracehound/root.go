@@ -99,6 +99,7 @@ or try 'tracehound demo' for a worked example.`,
 		newIngestCmd(g),
 		newSQLCmd(g),
 		newStatusCmd(g),
+		newDemoCmd(g),
 	)
 	return root
 }

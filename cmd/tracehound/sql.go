@@ -43,14 +43,14 @@ Example:
 			if format == "json" {
 				return printJSON(g.stdout, res)
 			}
-			if err := printTable(g.stdout, res.Columns, res.Rows); err != nil {
+			if err := printTable(g.stdout, res.Columns, dateCells(res.Types, res.Rows)); err != nil {
 				return err
 			}
 			more := ""
 			if res.Truncated {
 				more = " (truncated: add a LIMIT or narrow the query)"
 			}
-			fmt.Fprintf(g.stderr, "%d rows in %.1f ms%s\n", len(res.Rows), res.ElapsedMS, more)
+			fmt.Fprintf(g.stderr, "%s in %.1f ms%s\n", plural(len(res.Rows), "row"), res.ElapsedMS, more)
 			return nil
 		},
 	}

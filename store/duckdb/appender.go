@@ -21,8 +21,16 @@ type appender struct {
 	conn  mapping.Connection
 	app   mapping.Appender
 	types []mapping.LogicalType
-	pool  sync.Pool // of *mapping.DataChunk, filled and reset
+
+	// free holds reset chunks for reuse. Chunks live in DuckDB's (C) memory,
+	// so they are pooled here, bounded, and destroyed explicitly: a
+	// sync.Pool would drop them at a GC without freeing them.
+	freeMu sync.Mutex
+	free   []mapping.DataChunk
 }
+
+// maxFreeChunks bounds the reusable chunks kept (2,048 rows each).
+const maxFreeChunks = 64
 
 // Column order of traces (schema.sql).
 const (
@@ -114,15 +122,27 @@ func (a *appender) encode(spans []span.Span) []mapping.DataChunk {
 }
 
 func (a *appender) getChunk() mapping.DataChunk {
-	if c, ok := a.pool.Get().(*mapping.DataChunk); ok {
-		return *c
+	a.freeMu.Lock()
+	if n := len(a.free); n > 0 {
+		c := a.free[n-1]
+		a.free = a.free[:n-1]
+		a.freeMu.Unlock()
+		return c
 	}
+	a.freeMu.Unlock()
 	return mapping.CreateDataChunk(a.types)
 }
 
 func (a *appender) putChunk(c mapping.DataChunk) {
-	mapping.DataChunkReset(c)
-	a.pool.Put(&c)
+	a.freeMu.Lock()
+	if len(a.free) < maxFreeChunks {
+		mapping.DataChunkReset(c)
+		a.free = append(a.free, c)
+		a.freeMu.Unlock()
+		return
+	}
+	a.freeMu.Unlock()
+	mapping.DestroyDataChunk(&c)
 }
 
 // releaseChunks returns the chunks of an abandoned write to the pool.
@@ -190,13 +210,12 @@ func (a *appender) close() error {
 			err = errors.New("close appender")
 		}
 	}
-	for {
-		c, ok := a.pool.Get().(*mapping.DataChunk)
-		if !ok {
-			break
-		}
-		mapping.DestroyDataChunk(c)
+	a.freeMu.Lock()
+	for i := range a.free {
+		mapping.DestroyDataChunk(&a.free[i])
 	}
+	a.free = nil
+	a.freeMu.Unlock()
 	for i := range a.types {
 		mapping.DestroyLogicalType(&a.types[i])
 	}

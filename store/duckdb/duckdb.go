@@ -39,16 +39,17 @@ var _ store.Store = (*Store)(nil)
 // Options configure a Store. Zero values take the defaults.
 type Options struct {
 	// MaxQueuedSpans bounds the spans accepted but not yet in DuckDB; a
-	// Write that would exceed it gets store.ErrOverloaded. Default 200,000.
+	// Write that would exceed it gets store.ErrOverloaded. Default 250,000.
 	MaxQueuedSpans int
 	// ApplyBatchSpans is the DuckDB commit size the applier aims for.
-	// Default 100,000.
+	// Default 122,880, one DuckDB row group: a commit that fills whole row
+	// groups has them written compressed straight to the database file.
 	ApplyBatchSpans int
 	// ApplyInterval bounds how long an acknowledged span waits before it is
 	// committed to DuckDB (and visible to queries that do not wait for it).
 	// Default 1s.
 	ApplyInterval time.Duration
-	// MemoryLimit is DuckDB's memory limit, e.g. "1GB". Default "1GB".
+	// MemoryLimit is DuckDB's memory limit, e.g. "1GB". Default "512MB".
 	MemoryLimit string
 	// Logger receives the store's logs; nil discards them.
 	Logger *slog.Logger
@@ -115,16 +116,16 @@ type pending struct {
 // log into DuckDB, and starts the writer.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.MaxQueuedSpans <= 0 {
-		opts.MaxQueuedSpans = 200_000
+		opts.MaxQueuedSpans = 250_000
 	}
 	if opts.ApplyBatchSpans <= 0 {
-		opts.ApplyBatchSpans = 100_000
+		opts.ApplyBatchSpans = 122_880
 	}
 	if opts.ApplyInterval <= 0 {
 		opts.ApplyInterval = time.Second
 	}
 	if opts.MemoryLimit == "" {
-		opts.MemoryLimit = "1GB"
+		opts.MemoryLimit = "512MB"
 	}
 	log := opts.Logger
 	if log == nil {
@@ -138,7 +139,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, openError(path, err)
 	}
 	db := sql.OpenDB(connector)
-	setup := []string{schemaSQL, macrosSQL, fmt.Sprintf("SET memory_limit = '%s'", strings.ReplaceAll(opts.MemoryLimit, "'", ""))}
+	setup := []string{schemaSQL, macrosSQL,
+		fmt.Sprintf("SET memory_limit = '%s'", strings.ReplaceAll(opts.MemoryLimit, "'", "")),
+		// Checkpoints compress what DuckDB's own WAL holds; fewer, larger
+		// ones cost less per row than one per apply batch.
+		"SET checkpoint_threshold = '128MB'",
+	}
 	for _, script := range setup {
 		if _, err := db.ExecContext(ctx, script); err != nil {
 			db.Close()
@@ -659,7 +665,12 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	<-s.logDone
 	<-s.applyDone
-	errWAL := s.wal.close()
+	var errWAL error
+	if s.applyErr.Load() == nil {
+		errWAL = s.wal.closeApplied(s.applied.Load())
+	} else {
+		errWAL = s.wal.close()
+	}
 	errApp := s.app.close()
 	errDB := s.db.Close()
 	return errors.Join(errWAL, errApp, errDB)

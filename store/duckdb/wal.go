@@ -242,6 +242,27 @@ func (w *wal) close() error {
 	return err
 }
 
+// closeApplied closes the log after a clean shutdown. When DuckDB holds
+// every record (applied is the last seq), the segments are deleted: the
+// next open continues numbering from wal_state.applied_seq.
+func (w *wal) closeApplied(applied uint64) error {
+	if err := w.close(); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if applied+1 != w.nextSeq {
+		return nil
+	}
+	for _, first := range w.segments {
+		if err := os.Remove(w.path(first)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	w.segments = nil
+	return nil
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
