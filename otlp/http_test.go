@@ -8,9 +8,13 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/tracehound/tracehound/span"
 	"github.com/tracehound/tracehound/store"
@@ -112,4 +116,26 @@ func FuzzHTTPBody(f *testing.F) {
 			t.Fatalf("status %d for a fuzzed body: %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+func TestGRPCThrottleCarriesRetryInfo(t *testing.T) {
+	r := NewReceiver(Options{Writer: &memWriter{err: store.ErrOverloaded}, RetryAfter: 3 * time.Second})
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID([16]byte{1})
+	sp.SetSpanID([8]byte{1})
+	_, err := (&grpcService{r: r}).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(td))
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable {
+		t.Fatalf("Export on a full store = %v, want UNAVAILABLE", err)
+	}
+	var delay time.Duration
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			delay = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	if delay != 3*time.Second {
+		t.Errorf("RetryInfo delay = %v, want 3s", delay)
+	}
 }

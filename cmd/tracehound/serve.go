@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +36,7 @@ Point an OpenTelemetry SDK at it with
 			if cmd.Flags().Changed("otlp-grpc") {
 				c.OTLPGRPC = otlpGRPC
 			}
+			tuneGC()
 			log := newLogger(c, g.stderr)
 			a, err := app.New(cmd.Context(), app.Options{Config: c, Logger: log, Serve: true})
 			if err != nil {
@@ -56,4 +59,17 @@ Point an OpenTelemetry SDK at it with
 	cmd.Flags().StringVar(&otlpHTTP, "otlp-http", "", "OTLP/HTTP address, empty to disable (default 127.0.0.1:4318)")
 	cmd.Flags().StringVar(&otlpGRPC, "otlp-grpc", "", "OTLP/gRPC address, empty to disable (default 127.0.0.1:4317)")
 	return cmd
+}
+
+// tuneGC trades memory for CPU in the long-running commands: ingest
+// allocates heavily and briefly, so collecting at 3x the live heap instead
+// of 2x saves CPU, while a soft limit keeps the heap from growing past what
+// a small server has. GOGC and GOMEMLIMIT, when set, win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(768 << 20)
+	}
 }
