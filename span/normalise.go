@@ -70,9 +70,22 @@ type Options struct {
 // Normaliser turns OTLP trace data into Spans. It is safe for concurrent use.
 type Normaliser struct {
 	keys         []KeyAttribute
-	keyRank      map[string]int
 	hashKey      []byte
 	redactParams map[string]bool
+	// roles says, for each attribute name that matters, everything the
+	// normaliser does with it, so that each attribute costs one lookup.
+	roles map[string]role
+}
+
+// role is what an attribute name means to the normaliser.
+type role struct {
+	alias    alias // the typed column it fills (hasAlias)
+	hasAlias bool
+	sock     uint8 // rank among the socket-peer names (hasSock)
+	hasSock  bool
+	key      int  // index in keys, or -1
+	secret   bool // its value is a credential: never stored
+	url      byte // 'q' for a bare query, 'u' for a URL or path?query
 }
 
 // NewNormaliser returns a Normaliser for opts.
@@ -81,11 +94,40 @@ func NewNormaliser(opts Options) *Normaliser {
 	if n.keys == nil {
 		n.keys = DefaultKeyAttributes()
 	}
-	n.keyRank = make(map[string]int, len(n.keys))
-	for i, k := range n.keys {
-		if _, dup := n.keyRank[k.Name]; !dup {
-			n.keyRank[k.Name] = i
+	n.roles = make(map[string]role, len(aliases)+len(n.keys)+len(alwaysSecret))
+	get := func(name string) role {
+		if r, ok := n.roles[name]; ok {
+			return r
 		}
+		return role{key: -1}
+	}
+	for name, a := range aliases {
+		r := get(name)
+		r.alias, r.hasAlias = a, true
+		n.roles[name] = r
+	}
+	for name, rank := range sockAliases {
+		r := get(name)
+		r.sock, r.hasSock = rank, true
+		n.roles[name] = r
+	}
+	for name := range alwaysSecret {
+		r := get(name)
+		r.secret = true
+		n.roles[name] = r
+	}
+	for i, k := range n.keys {
+		r := get(k.Name)
+		if r.key < 0 {
+			r.key = i
+			r.secret = r.secret || k.Secret
+		}
+		n.roles[k.Name] = r
+	}
+	for name, kind := range map[string]byte{"url.query": 'q', "http.target": 'u', "url.full": 'u', "http.url": 'u'} {
+		r := get(name)
+		r.url = kind
+		n.roles[name] = r
 	}
 	params := opts.RedactParams
 	if params == nil {
@@ -181,6 +223,8 @@ var sockAliases = map[string]uint8{
 // scratch collects candidate column values while one span's attributes are read.
 type scratch struct {
 	vals [nFields][maxRank]string
+	idx  [nFields][maxRank]int // index of the attribute in SpanAttributes, +1
+	src  [nFields]int          // index+1 of the attribute pick chose
 	key  string
 	keyR int
 }
@@ -189,9 +233,12 @@ func (s *scratch) reset() {
 	*s = scratch{keyR: -1}
 }
 
+// pick returns the value of the best-ranked attribute set for f and
+// remembers which attribute it was.
 func (s *scratch) pick(f field) string {
-	for _, v := range s.vals[f] {
+	for r, v := range s.vals[f] {
 		if v != "" {
+			s.src[f] = s.idx[f][r]
 			return v
 		}
 	}
@@ -208,7 +255,11 @@ func (n *Normaliser) Append(dst []Span, td ptrace.Traces) []Span {
 		resAttrs := make([]Attr, 0, res.Len())
 		service := ""
 		for k, v := range res.All() {
-			val := n.storedValue(k, v)
+			ro, known := n.roles[k]
+			if !known {
+				ro.key = -1
+			}
+			val := n.storedValue(ro, v)
 			if k == "service.name" {
 				service = val
 			}
@@ -245,17 +296,24 @@ func (n *Normaliser) normalise(out *Span, ps ptrace.Span, service string, resAtt
 	attrs := ps.Attributes()
 	out.SpanAttributes = make([]Attr, 0, attrs.Len())
 	for k, v := range attrs.All() {
-		if r, ok := n.keyRank[k]; ok && (sc.keyR < 0 || r < sc.keyR) {
-			if id := n.keyID(n.keys[r], v); id != "" {
-				sc.key, sc.keyR = id, r
+		ro, known := n.roles[k]
+		var val string
+		if known {
+			if ro.key >= 0 && (sc.keyR < 0 || ro.key < sc.keyR) {
+				if id := n.keyID(n.keys[ro.key], v); id != "" {
+					sc.key, sc.keyR = id, ro.key
+				}
 			}
-		}
-		val := n.storedValue(k, v)
-		if a, ok := aliases[k]; ok {
-			sc.vals[a.f][a.rank] = val
-		}
-		if r, ok := sockAliases[k]; ok {
-			sc.vals[fSockPeer][r] = val
+			val = n.storedValue(ro, v)
+			i := len(out.SpanAttributes) + 1
+			if ro.hasAlias {
+				sc.vals[ro.alias.f][ro.alias.rank], sc.idx[ro.alias.f][ro.alias.rank] = val, i
+			}
+			if ro.hasSock {
+				sc.vals[fSockPeer][ro.sock], sc.idx[fSockPeer][ro.sock] = val, i
+			}
+		} else {
+			val = clean(v.AsString())
 		}
 		out.SpanAttributes = append(out.SpanAttributes, Attr{Key: clean(k), Value: val})
 	}
@@ -263,6 +321,7 @@ func (n *Normaliser) normalise(out *Span, ps ptrace.Span, service string, resAtt
 	if ps.Kind() != ptrace.SpanKindServer {
 		return
 	}
+	defer n.dropPromoted(out, sc)
 	out.HTTPMethod = sc.pick(fMethod)
 	out.HTTPRoute = sc.pick(fRoute)
 	path, query := sc.pick(fPath), sc.pick(fQuery)
@@ -291,21 +350,72 @@ func (n *Normaliser) normalise(out *Span, ps ptrace.Span, service string, resAtt
 
 // storedValue is the value kept in the attribute maps: stringified, valid
 // UTF-8, with credentials redacted.
-func (n *Normaliser) storedValue(key string, v pcommon.Value) string {
-	if alwaysSecret[key] {
-		return Redacted
-	}
-	if r, ok := n.keyRank[key]; ok && n.keys[r].Secret {
+func (n *Normaliser) storedValue(ro role, v pcommon.Value) string {
+	if ro.secret {
 		return Redacted
 	}
 	s := clean(v.AsString())
-	switch key {
-	case "url.query":
+	switch ro.url {
+	case 'q':
 		return n.redactQuery(s)
-	case "http.target", "url.full", "http.url":
+	case 'u':
 		return n.redactURL(s)
 	}
 	return s
+}
+
+// dropPromoted removes from a server span's attributes those whose value
+// now lives, unchanged, in a typed column: PRODUCT.md keeps "the rest" in
+// the maps. An attribute the column does not reproduce exactly (a losing
+// alias, an unparsable status, a URL) stays, and so do redaction markers,
+// which record that a credential was present.
+func (n *Normaliser) dropPromoted(out *Span, sc *scratch) {
+	var drop [nFields]bool
+	same := func(f field, typed string) {
+		if i := sc.src[f]; i > 0 && out.SpanAttributes[i-1].Value == typed {
+			drop[f] = true
+		}
+	}
+	same(fMethod, out.HTTPMethod)
+	same(fRoute, out.HTTPRoute)
+	same(fPath, out.HTTPPath)
+	same(fQuery, out.HTTPQuery)
+	same(fTarget, out.HTTPTarget)
+	same(fStatus, strconv.Itoa(int(out.StatusCode)))
+	same(fPeer, out.PeerIP)
+	same(fSockPeer, out.NetPeerIP)
+	same(fServer, out.ServerAddress)
+	same(fUA, out.UserAgent)
+	same(fReqBytes, strconv.FormatInt(out.RequestBytes, 10))
+	same(fRespBytes, strconv.FormatInt(out.ResponseBytes, 10))
+	same(fUser, out.UserID)
+	var remove [nFields + 1]int
+	k := 0
+	for f := range nFields {
+		if drop[f] && out.SpanAttributes[sc.src[f]-1].Value != Redacted {
+			remove[k] = sc.src[f] - 1
+			k++
+		}
+	}
+	if k == 0 {
+		return
+	}
+	kept := out.SpanAttributes[:0]
+	for i, a := range out.SpanAttributes {
+		if !contains(remove[:k], i) {
+			kept = append(kept, a)
+		}
+	}
+	out.SpanAttributes = kept
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
 }
 
 // keyID derives api_key_id from a key attribute: the value itself for ids,

@@ -245,3 +245,35 @@ func FuzzNormalise(f *testing.F) {
 		}
 	})
 }
+
+func TestPromotedAttributesLeaveTheMap(t *testing.T) {
+	n := NewNormaliser(Options{HashKey: []byte("k")})
+	attrs := map[string]any{
+		"http.request.method": "GET", "http.method": "PUT", "url.path": "/a", "url.scheme": "https",
+		"http.response.status_code": "2OO", "client.address": "203.0.113.9:443",
+		"http.request.header.x-api-key": []string{"s3cret"}, "app.plan": "trial",
+	}
+	keys := func(s Span) map[string]string {
+		m := map[string]string{}
+		for _, a := range s.SpanAttributes {
+			m[a.Key] = a.Value
+		}
+		return m
+	}
+	server := keys(n.Append(nil, traces(ptrace.SpanKindServer, attrs))[0])
+	want := map[string]string{
+		"http.method":                   "PUT",             // the losing alias stays
+		"url.scheme":                    "https",           // not promoted
+		"http.response.status_code":     "2OO",             // the column could not hold it
+		"client.address":                "203.0.113.9:443", // the column holds 203.0.113.9
+		"http.request.header.x-api-key": Redacted,          // the credential's presence is kept
+		"app.plan":                      "trial",
+	}
+	if !reflect.DeepEqual(server, want) {
+		t.Errorf("server span attributes = %v, want %v", server, want)
+	}
+	client := keys(n.Append(nil, traces(ptrace.SpanKindClient, attrs))[0])
+	if len(client) != len(attrs) {
+		t.Errorf("client span kept %d attributes, want all %d", len(client), len(attrs))
+	}
+}

@@ -8,9 +8,10 @@ import "time"
 
 // Span is one stored span. HTTP columns are filled for SERVER spans only;
 // other spans keep them zero so that queries over http_* count each request
-// once. SpanAttributes and ResourceAttributes keep every original attribute,
-// stringified, except credential values, which are replaced by a redaction
-// marker.
+// once. SpanAttributes and ResourceAttributes keep the original attributes,
+// stringified, with credential values replaced by a redaction marker; on a
+// server span, an attribute whose value a typed column now holds unchanged
+// is not repeated.
 type Span struct {
 	Timestamp     time.Time // span start, UTC
 	TraceID       string    // 32 lowercase hex digits
