@@ -93,7 +93,6 @@ const ingestBatch = 10_000
 // written after each batch. It waits and retries while the store is busy.
 func (a *App) Ingest(ctx context.Context, reqs []OTLPFile, progress func(spans int64)) (api.IngestResult, error) {
 	var res api.IngestResult
-	var buf []span.Span
 	for _, f := range reqs {
 		req := ptraceotlp.NewExportRequest()
 		var err error
@@ -106,7 +105,8 @@ func (a *App) Ingest(ctx context.Context, reqs []OTLPFile, progress func(spans i
 			return res, fmt.Errorf("decode: %w", err)
 		}
 		res.Requests++
-		buf = a.norm.Append(buf[:0], req.Traces())
+		// Each request gets its own slice: the store keeps written spans.
+		buf := a.norm.Append(nil, req.Traces())
 		valid := buf[:0]
 		for _, s := range buf {
 			if len(s.TraceID) != 32 || len(s.SpanID) != 16 {

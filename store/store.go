@@ -34,8 +34,9 @@ type Writer interface {
 	// crash could lose. It returns ErrOverloaded at once, storing nothing,
 	// when the write queue cannot take the batch. If ctx ends while the
 	// batch waits for its commit, Write returns ctx.Err() and the batch may
-	// or may not be stored (at-least-once). Write does not keep spans after
-	// it returns.
+	// or may not be stored (at-least-once). Write takes ownership of spans:
+	// the store may read them after Write returns, so the caller must not
+	// modify them.
 	Write(ctx context.Context, spans []span.Span) error
 }
 

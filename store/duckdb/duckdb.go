@@ -90,6 +90,7 @@ type Store struct {
 	logQueue chan *pending
 	logDone  chan struct{}
 
+	encodeJobs chan *pending
 	applyQueue chan *pending
 	applyDone  chan struct{}
 	barrier    chan uint64 // a query asks the applier to commit up to a seq now
@@ -102,14 +103,22 @@ type Store struct {
 	app *appender
 }
 
-// pending is one Write: its encoded chunks and log record.
+// pending is one Write: its spans, log record and, once an encoder has
+// filled them, DuckDB chunks.
 type pending struct {
-	chunks []mapping.DataChunk
-	record []byte
-	n      int
-	seq    uint64
-	done   chan error
+	spans   []span.Span
+	chunks  []mapping.DataChunk
+	encoded chan struct{} // closed when chunks are filled
+	record  []byte
+	n       int
+	seq     uint64
+	done    chan error
 }
+
+// encodeWorkers fill DuckDB chunks for the applier, off the request path.
+const encodeWorkers = 2
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Open opens (creating if needed) the DuckDB database at path, installs the
 // schema and the ClickHouse-compatibility macros, replays the write-ahead
@@ -166,6 +175,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		applyInterval: opts.ApplyInterval,
 		logQueue:      make(chan *pending, 4096),
 		logDone:       make(chan struct{}),
+		encodeJobs:    make(chan *pending, 4096),
 		applyQueue:    make(chan *pending, 4096),
 		applyDone:     make(chan struct{}),
 		barrier:       make(chan uint64),
@@ -178,6 +188,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	go s.logLoop()
+	for range encodeWorkers {
+		go s.encodeLoop()
+	}
 	go s.applyLoop()
 	return s, nil
 }
@@ -205,7 +218,7 @@ func (s *Store) recover(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		batch = append(batch, &pending{chunks: s.app.encode(spans), n: len(spans), seq: seq})
+		batch = append(batch, &pending{chunks: s.app.encode(spans), encoded: closedChan, n: len(spans), seq: seq})
 		n += len(spans)
 		replayed += len(spans)
 		if n >= s.applyBatch {
@@ -255,10 +268,11 @@ func (s *Store) Write(ctx context.Context, spans []span.Span) error {
 		return store.ErrOverloaded
 	}
 	p := &pending{
-		chunks: s.app.encode(spans),
-		record: appendRecord(make([]byte, 0, 256*len(spans)), spans),
-		n:      len(spans),
-		done:   make(chan error, 1),
+		spans:   spans,
+		encoded: make(chan struct{}),
+		record:  appendRecord(make([]byte, 0, 256*len(spans)), spans),
+		n:       len(spans),
+		done:    make(chan error, 1),
 	}
 	s.mu.RLock()
 	ok := !s.closed
@@ -268,7 +282,6 @@ func (s *Store) Write(ctx context.Context, spans []span.Span) error {
 	s.mu.RUnlock()
 	if !ok {
 		s.queued.Add(-n)
-		s.app.releaseChunks(p.chunks)
 		return store.ErrClosed
 	}
 	if s.metrics != nil {
@@ -283,10 +296,12 @@ func (s *Store) Write(ctx context.Context, spans []span.Span) error {
 }
 
 // logLoop appends waiting Writes to the write-ahead log, one fsync for all
-// of them, hands them to the applier in log order and acknowledges them.
+// of them, hands them to the encoders and, in log order, to the applier,
+// and acknowledges them.
 func (s *Store) logLoop() {
 	defer close(s.logDone)
 	defer close(s.applyQueue)
+	defer close(s.encodeJobs)
 	batch := make([]*pending, 0, 64)
 	recs := make([][]byte, 0, 64)
 	for p := range s.logQueue {
@@ -310,11 +325,12 @@ func (s *Store) logLoop() {
 			b.record = nil
 			if err != nil {
 				s.queued.Add(-int64(b.n))
-				s.app.releaseChunks(b.chunks)
+				b.spans = nil
 				b.done <- fmt.Errorf("%w: %v", store.ErrOverloaded, err)
 				continue
 			}
 			b.seq = first + uint64(i)
+			s.encodeJobs <- b
 			s.applyQueue <- b
 		}
 		if err != nil {
@@ -325,6 +341,15 @@ func (s *Store) logLoop() {
 		for _, b := range batch {
 			b.done <- nil
 		}
+	}
+}
+
+// encodeLoop fills the DuckDB chunks of logged Writes.
+func (s *Store) encodeLoop() {
+	for p := range s.encodeJobs {
+		p.chunks = s.app.encode(p.spans)
+		p.spans = nil
+		close(p.encoded)
 	}
 }
 
@@ -391,6 +416,9 @@ func (s *Store) commit(batch []*pending) error {
 		n += p.n
 	}
 	last := batch[len(batch)-1].seq
+	for _, p := range batch {
+		<-p.encoded
+	}
 	start := time.Now()
 	err := s.app.commit(batch, last)
 	if s.metrics != nil {
