@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/tracehound/tracehound/apimap"
 	"github.com/tracehound/tracehound/sqlguard"
 	"github.com/tracehound/tracehound/state"
 	"github.com/tracehound/tracehound/store"
@@ -81,6 +82,9 @@ func NewServer(opts Options) *Server {
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
 	s.mux.HandleFunc("POST /api/v1/sql", s.sql)
 	s.mux.HandleFunc("GET /api/v1/sql", s.sql)
+	if mb, ok := opts.Backend.(MapBackend); ok {
+		s.routeMap(mb)
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, fmt.Errorf("%w: no API route %s %s", errNoRoute, r.Method, r.URL.Path))
 	})
@@ -189,7 +193,7 @@ const (
 // that decides statuses; internal errors never show their text to clients.
 func classify(err error) (int, string, bool) {
 	switch {
-	case errors.Is(err, ErrBadRequest):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, apimap.ErrInvalidSpec):
 		return http.StatusBadRequest, CodeBadRequest, true
 	case errors.Is(err, sqlguard.ErrRefused):
 		return http.StatusBadRequest, CodeRefused, true

@@ -67,6 +67,11 @@ func (k SegmentKind) String() string {
 // MarshalText encodes the kind as its name.
 func (k SegmentKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText decodes a kind from its name.
+func (k *SegmentKind) UnmarshalText(text []byte) error {
+	return unmarshalName(k, text, KindLiteral, kindCount-1, "segment kind")
+}
+
 // IsParam reports whether a segment of this kind is a path parameter.
 func (k SegmentKind) IsParam() bool { return k != KindLiteral }
 

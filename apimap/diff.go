@@ -75,6 +75,11 @@ func (r ShadowReason) String() string {
 // MarshalText encodes the reason as its name.
 func (r ShadowReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
+// UnmarshalText decodes a reason from its name.
+func (r *ShadowReason) UnmarshalText(text []byte) error {
+	return unmarshalName(r, text, ShadowPathUndocumented, ShadowMethodUndocumented, "shadow reason")
+}
+
 // Shadow is an observed endpoint that the spec does not document and that
 // has real traffic: at least one response other than a 4xx, or at least five
 // requests.
@@ -108,6 +113,11 @@ func (k ZombieKind) String() string {
 
 // MarshalText encodes the kind as its name.
 func (k ZombieKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText decodes a kind from its name.
+func (k *ZombieKind) UnmarshalText(text []byte) error {
+	return unmarshalName(k, text, ZombieUnused, ZombieDeprecatedLive, "zombie kind")
+}
 
 // Zombie is a documented operation that traffic contradicts.
 type Zombie struct {
@@ -147,6 +157,11 @@ func (k DriftKind) String() string {
 
 // MarshalText encodes the kind as its name.
 func (k DriftKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText decodes a kind from its name.
+func (k *DriftKind) UnmarshalText(text []byte) error {
+	return unmarshalName(k, text, DriftMethod, DriftQueryParam, "drift kind")
+}
 
 // Drift is one way an endpoint on a documented path departs from the spec.
 type Drift struct {

@@ -1,8 +1,9 @@
 // Package apimap builds the API map: it turns the raw paths of HTTP server
 // spans into endpoint templates, compares the result with an OpenAPI spec,
-// and tags endpoints by function and sensitivity. It is pure logic: the
-// caller aggregates spans (in SQL) into distinct Observations and stores
-// what comes back.
+// tags endpoints by function and sensitivity, scores their risk, and
+// builds the endpoint inventory from the span store (Build). Everything but
+// Build and Services is pure logic; those two only read through a
+// store.Querier. Keeping snapshots, reviews and specs is the caller's.
 //
 // # Templating
 //

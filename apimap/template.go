@@ -71,6 +71,11 @@ func (s Source) String() string {
 // MarshalText encodes the source as its name.
 func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText decodes a source from its name.
+func (s *Source) UnmarshalText(text []byte) error {
+	return unmarshalName(s, text, SourcePin, SourceOverflow, "template source")
+}
+
 // TemplateParam is one path parameter of a template, in path order.
 type TemplateParam struct {
 	Name string

@@ -59,6 +59,7 @@ type App struct {
 
 	receiver *otlp.Receiver
 	api      *api.Server
+	apiMap   mapState
 
 	apiLn, otlpHTTPLn, otlpGRPCLn net.Listener
 	apiSrv, otlpHTTPSrv           *http.Server
@@ -209,6 +210,7 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a.retentionLoop(jobs) }()
+	wg.Go(func() { a.runSnapshots(jobs) })
 	if addr := os.Getenv("TRACEHOUND_PPROF"); addr != "" {
 		startPprof(addr, a.log)
 	}

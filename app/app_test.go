@@ -37,6 +37,8 @@ func testConfig(t *testing.T, dir string) config.Config {
 	c := config.Default()
 	c.Data = dir
 	c.Listen, c.OTLPHTTP, c.OTLPGRPC = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	// Tests take snapshots when they mean to; the schedule has its own tests.
+	c.APIMap.SnapshotInterval = 0
 	return c
 }
 

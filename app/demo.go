@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/scenario"
 )
 
@@ -51,6 +52,15 @@ func (a *App) SeedScenario(ctx context.Context, o SeedOptions) (scenario.Summary
 	})
 	if err != nil {
 		return sum, fmt.Errorf("seed scenario %s: %w", o.Scenario, err)
+	}
+	// Register the service's documented API as a user would, so the API map
+	// tells documented from shadow endpoints with no flag, and take the
+	// first inventory snapshot now that the traffic is in.
+	if _, err := a.RegisterSpec(ctx, api.SpecUpload{Service: scenario.ServiceName, Name: "DataVault API", Raw: scenario.DataVaultSpec()}); err != nil {
+		return sum, fmt.Errorf("register the scenario's OpenAPI spec: %w", err)
+	}
+	if _, err := a.TakeSnapshot(ctx, 0); err != nil {
+		return sum, fmt.Errorf("first API map snapshot: %w", err)
 	}
 	return sum, nil
 }

@@ -30,7 +30,18 @@ type Config struct {
 	// Retention is how long spans are kept.
 	Retention Duration `yaml:"retention"`
 	Ingest    Ingest   `yaml:"ingest"`
+	APIMap    APIMap   `yaml:"apimap"`
 	Log       Log      `yaml:"log"`
+}
+
+// APIMap configures the endpoint inventory.
+type APIMap struct {
+	// SnapshotInterval is how often the server snapshots the inventory;
+	// zero disables scheduled snapshots.
+	SnapshotInterval Duration `yaml:"snapshot_interval"`
+	// Window is how much traffic the inventory covers, unless a request
+	// asks for another window.
+	Window Duration `yaml:"window"`
 }
 
 // Ingest configures the OTLP receivers and span normalisation.
@@ -63,6 +74,10 @@ func Default() Config {
 		Ingest: Ingest{
 			MaxBodyBytes:   64 << 20,
 			MaxQueuedSpans: 250_000,
+		},
+		APIMap: APIMap{
+			SnapshotInterval: Duration(time.Hour),
+			Window:           Duration(7 * 24 * time.Hour),
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
@@ -143,6 +158,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention < 0 {
 		errs = append(errs, errors.New("retention is negative"))
+	}
+	if c.APIMap.SnapshotInterval < 0 {
+		errs = append(errs, errors.New("apimap.snapshot_interval is negative"))
+	}
+	if c.APIMap.Window <= 0 {
+		errs = append(errs, errors.New("apimap.window must be positive"))
 	}
 	if c.Ingest.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("ingest.max_body_bytes must be positive"))

@@ -10,7 +10,7 @@ import (
 
 func TestLoadPrecedence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tracehound.yaml")
-	if err := os.WriteFile(path, []byte("data: /srv/th\nlisten: 0.0.0.0:9000\nretention: 7d\nlog:\n  level: debug\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("data: /srv/th\nlisten: 0.0.0.0:9000\nretention: 7d\napimap:\n  snapshot_interval: 15m\nlog:\n  level: debug\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TRACEHOUND_LISTEN": "127.0.0.1:9999"}
@@ -20,6 +20,9 @@ func TestLoadPrecedence(t *testing.T) {
 	}
 	if c.Data != "/srv/th" || c.Listen != "127.0.0.1:9999" || time.Duration(c.Retention) != 7*24*time.Hour || c.Log.Level != "debug" {
 		t.Errorf("Load = %+v; want file data, env listen, 7d retention, debug", c)
+	}
+	if time.Duration(c.APIMap.SnapshotInterval) != 15*time.Minute || time.Duration(c.APIMap.Window) != 7*24*time.Hour {
+		t.Errorf("APIMap = %+v; want the file's 15m interval and the default 7d window", c.APIMap)
 	}
 	if c.OTLPHTTP != Default().OTLPHTTP {
 		t.Errorf("OTLPHTTP = %q, want the default %q", c.OTLPHTTP, Default().OTLPHTTP)
@@ -32,6 +35,8 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key", "listne: :80\n", "field listne not found"},
 		{"bad duration", "retention: soon\n", "invalid duration"},
 		{"bad level", "log:\n  level: loud\n", "log.level"},
+		{"empty map window", "apimap:\n  window: 0s\n", "apimap.window must be positive"},
+		{"negative snapshot interval", "apimap:\n  snapshot_interval: -1h\n", "apimap.snapshot_interval is negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the state store.
 type Store interface {
+	MapStore
 	// Setting returns the value stored under key, or ErrNotFound.
 	Setting(ctx context.Context, key string) (string, error)
 	// SetSetting stores value under key, replacing any previous value.

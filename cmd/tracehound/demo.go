@@ -187,12 +187,13 @@ func printDemoGuide(g *globals, a *app.App, data string, sum scenario.Summary) {
 	server := "--server http://" + a.Addr()
 	fmt.Fprintf(w, `
 Try, in another terminal:
-  tracehound %s status
-  tracehound %s sql "SELECT http_method, http_path, count() AS requests FROM traces
-      WHERE span_kind = 'Server' GROUP BY ALL ORDER BY requests DESC LIMIT 15"
-  tracehound %s sql "SELECT peer_ip, count() AS requests, sum(response_bytes) AS bytes
+  tracehound %[1]s map --only shadow          # undocumented endpoints with traffic
+  tracehound %[1]s map                        # the whole observed API, riskiest first
+  tracehound %[1]s sql "SELECT peer_ip, count() AS requests, sum(response_bytes) AS bytes
       FROM traces WHERE http_path LIKE '%%/admin/%%' GROUP BY peer_ip ORDER BY requests DESC"
-`, server, server, server)
+  tracehound %[1]s sql "SELECT toDate(timestamp) AS day, uniqExact(extractURLParameter(http_target, 'collection_id')) AS collections
+      FROM traces WHERE http_path = '/v1/admin/export' GROUP BY day ORDER BY day"
+`, server)
 }
 
 // progressBar draws a progress bar on a terminal, or a line every 10% elsewhere.

@@ -100,6 +100,7 @@ or try 'tracehound demo' for a worked example.`,
 		newSQLCmd(g),
 		newStatusCmd(g),
 		newDemoCmd(g),
+		newMapCmd(g),
 	)
 	return root
 }

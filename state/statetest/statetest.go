@@ -31,4 +31,5 @@ func Run(t *testing.T, newStore Factory) {
 			}
 		}
 	})
+	runMapStore(t, newStore)
 }
