@@ -194,8 +194,8 @@ func mapSummary(res *api.MapResult) string {
 			}
 		}
 	}
-	s := fmt.Sprintf("%d endpoints (%d shadow, %d zombie, %d new, %d sensitive) from %s to %s",
-		len(res.Endpoints), shadow, zombie, fresh, sensitive, res.Since.UTC().Format(time.RFC3339), res.Until.UTC().Format(time.RFC3339))
+	s := fmt.Sprintf("%s (%d shadow, %d zombie, %d new, %d sensitive) from %s to %s",
+		plural(len(res.Endpoints), "endpoint"), shadow, zombie, fresh, sensitive, res.Since.UTC().Format(time.RFC3339), res.Until.UTC().Format(time.RFC3339))
 	if res.Only != "" {
 		s += "; only " + string(res.Only)
 	}

@@ -70,6 +70,6 @@ func tuneGC() {
 		debug.SetGCPercent(200)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(768 << 20)
+		debug.SetMemoryLimit(512 << 20)
 	}
 }

@@ -49,7 +49,7 @@ type Options struct {
 	// committed to DuckDB (and visible to queries that do not wait for it).
 	// Default 1s.
 	ApplyInterval time.Duration
-	// MemoryLimit is DuckDB's memory limit, e.g. "1GB". Default "512MB".
+	// MemoryLimit is DuckDB's memory limit, e.g. "1GB". Default "384MB".
 	MemoryLimit string
 	// Logger receives the store's logs; nil discards them.
 	Logger *slog.Logger
@@ -134,7 +134,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		opts.ApplyInterval = time.Second
 	}
 	if opts.MemoryLimit == "" {
-		opts.MemoryLimit = "512MB"
+		opts.MemoryLimit = "384MB"
 	}
 	log := opts.Logger
 	if log == nil {
