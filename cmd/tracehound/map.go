@@ -205,7 +205,7 @@ func mapSummary(res *api.MapResult) string {
 		s += "; specs: " + strings.Join(res.Specs, ", ")
 	}
 	if res.Unrouted.Requests > 0 {
-		s += fmt.Sprintf("; %d requests no route served left out", res.Unrouted.Requests)
+		s += fmt.Sprintf("; left out: %s that matched no route", plural(int(res.Unrouted.Requests), "request"))
 	}
 	return s
 }
