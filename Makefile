@@ -24,8 +24,12 @@ test:
 # Go benchmarks of the hot paths, then the end-to-end ingest load test.
 bench: bench-go bench-ingest
 
+# The reference-query and inventory benchmarks build 10-million-span stores
+# first (cached under $$TMPDIR/tracehound-bench for the queries).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./span/ ./store/duckdb/ ./sqlguard/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./span/ ./store/duckdb/ ./app/
+	$(GO) test -run '^$$' -bench 'Template|Classify' -benchmem ./apimap/
+	$(GO) test -run '^$$' -bench BuildInventory -benchtime 3x ./apimap/
 
 # End-to-end OTLP/HTTP ingest: a real server process, 2 clients, 512 spans
 # per request, ~20 attributes per span, 60 s; reports spans/s and peak RSS.
@@ -46,6 +50,9 @@ lint:
 # Short coverage-guided fuzzing of every parser.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNormalise -fuzztime $(FUZZTIME) ./span/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./store/duckdb/
+	$(GO) test -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME) ./apimap/
+	$(GO) test -run '^$$' -fuzz FuzzLoadSpec -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./apimap/
 	$(GO) test -run '^$$' -fuzz FuzzHTTPBody -fuzztime $(FUZZTIME) ./otlp/
 	$(GO) test -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME) ./sqlguard/
 
