@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/scenario"
@@ -45,6 +46,7 @@ func (a *App) SeedScenario(ctx context.Context, o SeedOptions) (scenario.Summary
 		Days:        o.Days,
 		Scale:       o.Scale,
 		Seed:        o.Seed,
+		End:         time.Now(),
 		Endpoint:    "http://" + a.OTLPHTTPAddr(),
 		Protocol:    scenario.ProtocolHTTP,
 		ManifestDir: dir,

@@ -40,14 +40,17 @@ const (
 
 // Options configures a backfill.
 type Options struct {
-	Scenario    string    // a name from Scenarios; "" is DefaultScenario
-	Start       time.Time // day 1, truncated to 00:00 UTC; zero means DefaultStart(time.Now(), Days)
-	Days        int       // days of traffic; fewer than 4 cut the reference campaign short
-	Scale       float64   // 1.0 is about 12 million benign requests a weekday; campaigns never scale
-	Seed        uint64    // same seed and options, same spans and ground truth
-	Endpoint    string    // OTLP endpoint: "host:port" or a URL such as http://127.0.0.1:4318
-	Protocol    string    // ProtocolHTTP (default) or ProtocolGRPC
-	ManifestDir string    // where ManifestFile and SummaryFile go; "" writes none
+	Scenario string    // a name from Scenarios; "" is DefaultScenario
+	Start    time.Time // day 1, truncated to 00:00 UTC; zero means DefaultStart(time.Now(), Days)
+	Days     int       // days of traffic; fewer than 4 cut the reference campaign short
+	// End, when set and earlier than Start+Days, ends the traffic there: a
+	// demo passes the current time so that nothing is emitted in the future.
+	End         time.Time
+	Scale       float64 // 1.0 is about 12 million benign requests a weekday; campaigns never scale
+	Seed        uint64  // same seed and options, same spans and ground truth
+	Endpoint    string  // OTLP endpoint: "host:port" or a URL such as http://127.0.0.1:4318
+	Protocol    string  // ProtocolHTTP (default) or ProtocolGRPC
+	ManifestDir string  // where ManifestFile and SummaryFile go; "" writes none
 	// Progress, when set, is called with the requests emitted so far and
 	// the total, from the calling goroutine, every few thousand requests
 	// and once at the end.
@@ -167,6 +170,9 @@ func newResource() *resource.Resource {
 // build returns the generator of a scenario.
 func build(o Options, def scenarioDef) *generator {
 	g := newGenerator(worldFor(o.Seed), o.Seed, o.Start, o.Days, o.Scale)
+	if !o.End.IsZero() && o.End.UnixNano() < g.end {
+		g.end = max(o.End.UnixNano(), g.start)
+	}
 	def.add(g)
 	return g
 }

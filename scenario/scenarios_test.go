@@ -198,3 +198,25 @@ func mapValues(m map[string]int) []int {
 	}
 	return out
 }
+
+func TestEndCutsTheWindow(t *testing.T) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	end := start.Add(50 * time.Hour)
+	o, def, err := Options{Start: start, Days: 4, Scale: 0.0002, Seed: 3, End: end}.normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var last int64
+	err = build(o, def).run(func(rq *request) error {
+		n++
+		last = max(last, rq.start)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || last >= end.UnixNano() {
+		t.Errorf("with End %v: %d requests, the last at %v; want some, all before End", end, n, time.Unix(0, last).UTC())
+	}
+}
