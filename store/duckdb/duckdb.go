@@ -91,6 +91,7 @@ type Store struct {
 	logDone  chan struct{}
 
 	encodeJobs chan *pending
+	encoding   sync.WaitGroup // Writes logged and not yet encoded
 	applyQueue chan *pending
 	applyDone  chan struct{}
 	barrier    chan uint64 // a query asks the applier to commit up to a seq now
@@ -330,6 +331,7 @@ func (s *Store) logLoop() {
 				continue
 			}
 			b.seq = first + uint64(i)
+			s.encoding.Add(1)
 			s.encodeJobs <- b
 			s.applyQueue <- b
 		}
@@ -350,6 +352,7 @@ func (s *Store) encodeLoop() {
 		p.chunks = s.app.encode(p.spans)
 		p.spans = nil
 		close(p.encoded)
+		s.encoding.Done()
 	}
 }
 

@@ -14,11 +14,14 @@ import (
 )
 
 // crash abandons the store as a killed process would: nothing queued is
-// committed to DuckDB and nothing is closed in order.
+// committed to DuckDB and nothing is closed in order. (It lets the encoders
+// finish first: in a real crash they die with the process, here they would
+// touch the appender torn down under them.)
 func (s *Store) crash() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	s.encoding.Wait()
 	s.wal.close()
 	s.app.close()
 	s.db.Close()
