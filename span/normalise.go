@@ -376,18 +376,25 @@ func (n *Normaliser) dropPromoted(out *Span, sc *scratch) {
 			drop[f] = true
 		}
 	}
+	var num [20]byte
+	sameInt := func(f field, typed int64) {
+		// string(bytes) in a comparison does not allocate.
+		if i := sc.src[f]; i > 0 && out.SpanAttributes[i-1].Value == string(strconv.AppendInt(num[:0], typed, 10)) {
+			drop[f] = true
+		}
+	}
 	same(fMethod, out.HTTPMethod)
 	same(fRoute, out.HTTPRoute)
 	same(fPath, out.HTTPPath)
 	same(fQuery, out.HTTPQuery)
 	same(fTarget, out.HTTPTarget)
-	same(fStatus, strconv.Itoa(int(out.StatusCode)))
+	sameInt(fStatus, int64(out.StatusCode))
 	same(fPeer, out.PeerIP)
 	same(fSockPeer, out.NetPeerIP)
 	same(fServer, out.ServerAddress)
 	same(fUA, out.UserAgent)
-	same(fReqBytes, strconv.FormatInt(out.RequestBytes, 10))
-	same(fRespBytes, strconv.FormatInt(out.ResponseBytes, 10))
+	sameInt(fReqBytes, out.RequestBytes)
+	sameInt(fRespBytes, out.ResponseBytes)
 	same(fUser, out.UserID)
 	var remove [nFields + 1]int
 	k := 0
