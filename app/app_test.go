@@ -56,15 +56,7 @@ func startB(b *testing.B) *server {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done; a.Close() })
-	for range 200 {
-		if resp, err := http.Get("http://" + a.Addr() + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitReady(b, "http://"+a.Addr()+"/readyz")
 	return &server{App: a}
 }
 
@@ -95,7 +87,7 @@ func start(t *testing.T, c config.Config) *server {
 	return s
 }
 
-func waitReady(t *testing.T, url string) {
+func waitReady(t testing.TB, url string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

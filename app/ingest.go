@@ -106,15 +106,8 @@ func (a *App) Ingest(ctx context.Context, reqs []OTLPFile, progress func(spans i
 		}
 		res.Requests++
 		// Each request gets its own slice: the store keeps written spans.
-		buf := a.norm.Append(nil, req.Traces())
-		valid := buf[:0]
-		for _, s := range buf {
-			if len(s.TraceID) != 32 || len(s.SpanID) != 16 {
-				res.Rejected++
-				continue
-			}
-			valid = append(valid, s)
-		}
+		valid, rejected := span.DropInvalid(a.norm.Append(nil, req.Traces()))
+		res.Rejected += int64(rejected)
 		for len(valid) > 0 {
 			n := min(len(valid), ingestBatch)
 			if err := a.writeRetry(ctx, valid[:n]); err != nil {

@@ -139,15 +139,7 @@ func (r *Receiver) export(ctx context.Context, protocol string, td ptrace.Traces
 	if total == 0 {
 		return 0, "", nil
 	}
-	spans := r.norm.Append(make([]span.Span, 0, total), td)
-	valid := spans[:0]
-	for _, s := range spans {
-		if len(s.TraceID) != 32 || len(s.SpanID) != 16 {
-			rejected++
-			continue
-		}
-		valid = append(valid, s)
-	}
+	valid, rejected := span.DropInvalid(r.norm.Append(make([]span.Span, 0, total), td))
 	if rejected > 0 {
 		reason = fmt.Sprintf("%d spans have an empty trace or span id", rejected)
 		r.metrics.rejected.WithLabelValues(protocol, "invalid").Add(float64(rejected))

@@ -67,3 +67,16 @@ const (
 	KindProducer    = "Producer"
 	KindConsumer    = "Consumer"
 )
+
+// DropInvalid removes, in place, the spans that cannot be stored because
+// they lack a trace or span id (OTLP allows neither to be empty), and
+// returns the remaining spans and how many were removed.
+func DropInvalid(spans []Span) ([]Span, int) {
+	valid := spans[:0]
+	for _, s := range spans {
+		if len(s.TraceID) == 32 && len(s.SpanID) == 16 {
+			valid = append(valid, s)
+		}
+	}
+	return valid, len(spans) - len(valid)
+}
