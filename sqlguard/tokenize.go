@@ -26,6 +26,7 @@ type token struct {
 	kind  tokenKind
 	text  string
 	lower string
+	pos   int // byte offset of text in the query
 }
 
 // maxQueryBytes bounds what the guard will read.
@@ -94,7 +95,7 @@ func tokenize(q string, backslashEscapes bool) ([]token, error) {
 			if err != nil {
 				return nil, fmt.Errorf("unterminated string literal")
 			}
-			toks = append(toks, token{kind: tString, text: q[i:j]})
+			toks = append(toks, token{pos: i, kind: tString, text: q[i:j]})
 			i = j
 		case c == '"' || c == '`':
 			j, err := endOfQuoted(q, i, c, backslashEscapes)
@@ -102,7 +103,7 @@ func tokenize(q string, backslashEscapes bool) ([]token, error) {
 				return nil, fmt.Errorf("unterminated quoted identifier")
 			}
 			inner := q[i+1 : j-1]
-			toks = append(toks, token{kind: tQuoted, text: q[i:j], lower: strings.ToLower(strings.ReplaceAll(inner, string(c)+string(c), string(c)))})
+			toks = append(toks, token{pos: i, kind: tQuoted, text: q[i:j], lower: strings.ToLower(strings.ReplaceAll(inner, string(c)+string(c), string(c)))})
 			i = j
 		case c == '$':
 			// Dollar-quoted string $tag$…$tag$, or a $1 parameter.
@@ -113,7 +114,7 @@ func tokenize(q string, backslashEscapes bool) ([]token, error) {
 					return nil, fmt.Errorf("unterminated dollar-quoted string")
 				}
 				stop := i + len(tag) + end + len(tag)
-				toks = append(toks, token{kind: tString, text: q[i:stop]})
+				toks = append(toks, token{pos: i, kind: tString, text: q[i:stop]})
 				i = stop
 				continue
 			}
@@ -121,29 +122,29 @@ func tokenize(q string, backslashEscapes bool) ([]token, error) {
 			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
 				j++
 			}
-			toks = append(toks, token{kind: tOperator, text: q[i:j]})
+			toks = append(toks, token{pos: i, kind: tOperator, text: q[i:j]})
 			i = j
 		case c == '(':
-			toks = append(toks, token{kind: tLParen, text: "("})
+			toks = append(toks, token{pos: i, kind: tLParen, text: "("})
 			i++
 		case c == ')':
-			toks = append(toks, token{kind: tRParen, text: ")"})
+			toks = append(toks, token{pos: i, kind: tRParen, text: ")"})
 			i++
 		case c == ',':
-			toks = append(toks, token{kind: tComma, text: ","})
+			toks = append(toks, token{pos: i, kind: tComma, text: ","})
 			i++
 		case c == ';':
-			toks = append(toks, token{kind: tSemicolon, text: ";"})
+			toks = append(toks, token{pos: i, kind: tSemicolon, text: ";"})
 			i++
 		case c == '.' && !(i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9'):
-			toks = append(toks, token{kind: tDot, text: "."})
+			toks = append(toks, token{pos: i, kind: tDot, text: "."})
 			i++
 		case c >= '0' && c <= '9' || c == '.':
 			j := i + 1
 			for j < len(q) && (isWordByte(q[j]) || q[j] == '.') {
 				j++
 			}
-			toks = append(toks, token{kind: tNumber, text: q[i:j]})
+			toks = append(toks, token{pos: i, kind: tNumber, text: q[i:j]})
 			i = j
 		case isWordStart(q, i):
 			j := i
@@ -154,11 +155,11 @@ func tokenize(q string, backslashEscapes bool) ([]token, error) {
 				}
 				j += size
 			}
-			toks = append(toks, token{kind: tWord, text: q[i:j], lower: strings.ToLower(q[i:j])})
+			toks = append(toks, token{pos: i, kind: tWord, text: q[i:j], lower: strings.ToLower(q[i:j])})
 			i = j
 		default:
 			_, size := utf8.DecodeRuneInString(q[i:])
-			toks = append(toks, token{kind: tOperator, text: q[i : i+size]})
+			toks = append(toks, token{pos: i, kind: tOperator, text: q[i : i+size]})
 			i += size
 		}
 	}

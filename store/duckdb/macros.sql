@@ -33,3 +33,5 @@ CREATE OR REPLACE MACRO match(s, re) AS regexp_matches(s, re);
 CREATE OR REPLACE MACRO today() AS current_date;
 CREATE OR REPLACE MACRO yesterday() AS current_date - 1;
 CREATE OR REPLACE MACRO cutQueryString(u) AS split_part(u, '?', 1);
+CREATE OR REPLACE MACRO toDateTime64(s, p) AS CAST(CAST(s AS TIMESTAMP) AS TIMESTAMPTZ), (s, p, tz) AS timezone(tz, CAST(s AS TIMESTAMP));
+CREATE OR REPLACE MACRO toDateTime(s) AS CAST(s AS TIMESTAMPTZ), (s, tz) AS timezone(tz, CAST(s AS TIMESTAMP));
