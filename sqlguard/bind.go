@@ -18,13 +18,23 @@ import (
 // disagree about where a reference is.
 func BindNow(q string, at time.Time) (string, error) {
 	at = at.UTC()
+	return RewriteNow(q, fmt.Sprintf("toDateTime64('%s', 6, 'UTC')", at.Format("2006-01-02 15:04:05.000000")))
+}
+
+// RewriteNow is BindNow with an SQL expression in place of the fixed time:
+// every current-time reference becomes nowExpr (today() becomes
+// toDate(nowExpr), yesterday() toDate(nowExpr) - 1). A backtest uses it to
+// evaluate a rule at many times in one query, with nowExpr naming a column
+// of evaluation times. nowExpr is inserted verbatim: it must come from the
+// caller, never from user input.
+func RewriteNow(q, nowExpr string) (string, error) {
 	var edits [][]edit
 	for _, backslashEscapes := range []bool{false, true} {
 		toks, err := tokenize(q, backslashEscapes)
 		if err != nil {
 			return "", fmt.Errorf("%w: %v", ErrRefused, err)
 		}
-		edits = append(edits, nowEdits(toks, at))
+		edits = append(edits, nowEdits(toks, nowExpr))
 	}
 	if !sameEdits(edits[0], edits[1]) {
 		return "", fmt.Errorf("%w: the query's string literals read differently with and without backslash escapes; write them without backslashes", ErrRefused)
@@ -58,9 +68,7 @@ func sameEdits(a, b []edit) bool {
 }
 
 // nowEdits finds the time references among toks.
-func nowEdits(toks []token, at time.Time) []edit {
-	ts := fmt.Sprintf("toDateTime64('%s', 6, 'UTC')", at.Format("2006-01-02 15:04:05.000000"))
-	day := func(t time.Time) string { return fmt.Sprintf("toDate('%s')", t.Format("2006-01-02")) }
+func nowEdits(toks []token, nowExpr string) []edit {
 	var out []edit
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -70,11 +78,11 @@ func nowEdits(toks []token, at time.Time) []edit {
 		var text string
 		switch t.lower {
 		case "now", "now64", "current_timestamp", "localtimestamp", "get_current_timestamp", "transaction_timestamp":
-			text = ts
+			text = nowExpr
 		case "today", "current_date":
-			text = day(at)
+			text = "toDate(" + nowExpr + ")"
 		case "yesterday":
-			text = day(at.AddDate(0, 0, -1))
+			text = "(toDate(" + nowExpr + ") - 1)"
 		default:
 			continue
 		}

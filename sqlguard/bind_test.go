@@ -18,7 +18,7 @@ func TestBindNow(t *testing.T) {
 			"SELECT 'now()' AS s, \"now\" FROM traces -- now()\n WHERE t < " + ts},
 		{"SELECT now FROM traces", "SELECT now FROM traces"},
 		{"SELECT t.now() FROM traces t", "SELECT t.now() FROM traces t"},
-		{"SELECT today(), yesterday(), current_date", "SELECT toDate('2026-11-28'), toDate('2026-11-27'), toDate('2026-11-28')"},
+		{"SELECT today(), yesterday(), current_date", "SELECT toDate(" + ts + "), (toDate(" + ts + ") - 1), toDate(" + ts + ")"},
 		{"SELECT /* today() */ 1", "SELECT /* today() */ 1"},
 	}
 	for _, tt := range tests {
