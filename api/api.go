@@ -85,6 +85,9 @@ func NewServer(opts Options) *Server {
 	if mb, ok := opts.Backend.(MapBackend); ok {
 		s.routeMap(mb)
 	}
+	if tb, ok := opts.Backend.(TraceBackend); ok {
+		s.routeTraces(tb)
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, fmt.Errorf("%w: no API route %s %s", errNoRoute, r.Method, r.URL.Path))
 	})

@@ -101,16 +101,7 @@ Examples:
 
 // mapBackend is backend for the API map's commands.
 func (g *globals) mapBackend(ctx context.Context) (api.MapBackend, func(), error) {
-	b, release, err := g.backend(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	mb, ok := b.(api.MapBackend)
-	if !ok {
-		release()
-		return nil, nil, fmt.Errorf("this backend (%T) does not serve the API map", b)
-	}
-	return mb, release, nil
+	return backendAs[api.MapBackend](ctx, g, "the API map")
 }
 
 // printMap writes the inventory as a table for people, riskiest first,

@@ -101,6 +101,8 @@ or try 'tracehound demo' for a worked example.`,
 		newStatusCmd(g),
 		newDemoCmd(g),
 		newMapCmd(g),
+		newTraceCmd(g),
+		newTracesCmd(g),
 	)
 	return root
 }
@@ -157,6 +159,23 @@ func (g *globals) backend(ctx context.Context) (api.Backend, func(), error) {
 		return nil, nil, err
 	}
 	return a, func() { a.Close() }, nil
+}
+
+// backendAs is backend for commands that need one of the API's feature
+// interfaces (the API map, traces, alerts…); what names the feature in the
+// error when the backend lacks it.
+func backendAs[T any](ctx context.Context, g *globals, what string) (T, func(), error) {
+	var zero T
+	b, release, err := g.backend(ctx)
+	if err != nil {
+		return zero, nil, err
+	}
+	fb, ok := b.(T)
+	if !ok {
+		release()
+		return zero, nil, fmt.Errorf("this backend (%T) does not serve %s", b, what)
+	}
+	return fb, release, nil
 }
 
 // openLocal opens the data directory without serving.
