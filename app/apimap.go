@@ -426,16 +426,40 @@ func (a *App) runSnapshots(ctx context.Context) {
 		log.Error("read the latest snapshot", "err", err)
 	}
 	every(ctx, interval, last, a.now, func(ctx context.Context) {
-		res, err := a.TakeSnapshot(ctx, 0)
+		now := a.now()
+		res, err := a.TakeSnapshot(ctx, incrementalWindow(last, now, interval, time.Duration(a.cfg.APIMap.Window)))
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("snapshot the API map", "err", err)
 			}
 			return
 		}
-		log.Info("snapshot of the API map", "id", res.Snapshot.ID, "endpoints", res.Snapshot.Endpoints,
-			"new", res.Snapshot.NewEndpoints, "events", len(res.Events))
+		last = res.Snapshot.TakenAt
+		log.Info("snapshot of the API map", "id", res.Snapshot.ID, "window", time.Duration(res.Snapshot.WindowSeconds)*time.Second,
+			"endpoints", res.Snapshot.Endpoints, "new", res.Snapshot.NewEndpoints, "events", len(res.Events),
+			"elapsed", a.now().Sub(now).Round(time.Millisecond))
+		if keep := time.Duration(a.cfg.APIMap.SnapshotRetention); keep > 0 {
+			n, err := a.state.PruneMapSnapshots(ctx, now.Add(-keep))
+			if err != nil {
+				log.Error("prune old snapshots", "err", err)
+			} else if n > 0 {
+				log.Info("pruned old snapshots", "deleted", n, "retention", keep)
+			}
+		}
 	})
+}
+
+// incrementalWindow is the traffic a scheduled snapshot covers: what came
+// since the previous snapshot, with a margin for spans that arrived late,
+// so an hourly snapshot of a busy service reads one hour, not the whole
+// map window. What earlier snapshots saw lives on in the known endpoints.
+// The first snapshot, or one after a long pause, covers the map window.
+func incrementalWindow(last, now time.Time, interval, full time.Duration) time.Duration {
+	if last.IsZero() {
+		return full
+	}
+	margin := max(interval/4, 5*time.Minute)
+	return min(max(now.Sub(last), interval)+margin, full)
 }
 
 // every runs job at last+interval (at once when that is past), then each

@@ -51,6 +51,28 @@ func TestEvery(t *testing.T) {
 	}
 }
 
+func TestIncrementalWindow(t *testing.T) {
+	now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	week := 7 * 24 * time.Hour
+	tests := []struct {
+		last     time.Time
+		interval time.Duration
+		want     time.Duration
+	}{
+		{time.Time{}, time.Hour, week},
+		{now.Add(-time.Hour), time.Hour, time.Hour + 15*time.Minute},
+		{now.Add(-30 * time.Minute), time.Hour, time.Hour + 15*time.Minute},
+		{now.Add(-5 * time.Hour), time.Hour, 5*time.Hour + 15*time.Minute},
+		{now.Add(-time.Minute), time.Minute, 6 * time.Minute},
+		{now.Add(-30 * 24 * time.Hour), time.Hour, week},
+	}
+	for _, tt := range tests {
+		if got := incrementalWindow(tt.last, now, tt.interval, week); got != tt.want {
+			t.Errorf("incrementalWindow(last %v ago, interval %v) = %v, want %v", now.Sub(tt.last), tt.interval, got, tt.want)
+		}
+	}
+}
+
 // TestRunSnapshots runs the snapshot schedule of a real App with a short
 // interval: a snapshot at once (none is stored yet), then one per interval.
 func TestRunSnapshots(t *testing.T) {
@@ -72,6 +94,14 @@ func TestRunSnapshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(list.Snapshots) >= 3 {
+			// The first covers the map window, the later ones what came since.
+			last := list.Snapshots[len(list.Snapshots)-1]
+			if got := time.Duration(last.WindowSeconds) * time.Second; got != time.Duration(c.APIMap.Window) {
+				t.Errorf("first scheduled snapshot covers %v, want the map window %v", got, time.Duration(c.APIMap.Window))
+			}
+			if got := time.Duration(list.Snapshots[0].WindowSeconds) * time.Second; got > 10*time.Minute {
+				t.Errorf("a later scheduled snapshot covers %v, want about an interval plus its margin", got)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

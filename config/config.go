@@ -42,6 +42,10 @@ type APIMap struct {
 	// Window is how much traffic the inventory covers, unless a request
 	// asks for another window.
 	Window Duration `yaml:"window"`
+	// SnapshotRetention is how long snapshots are kept; the latest is
+	// always kept. What every snapshot has seen (first/last seen, shadow
+	// and sensitive since) outlives them.
+	SnapshotRetention Duration `yaml:"snapshot_retention"`
 }
 
 // Ingest configures the OTLP receivers and span normalisation.
@@ -76,8 +80,9 @@ func Default() Config {
 			MaxQueuedSpans: 250_000,
 		},
 		APIMap: APIMap{
-			SnapshotInterval: Duration(time.Hour),
-			Window:           Duration(7 * 24 * time.Hour),
+			SnapshotInterval:  Duration(time.Hour),
+			Window:            Duration(7 * 24 * time.Hour),
+			SnapshotRetention: Duration(30 * 24 * time.Hour),
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
@@ -161,6 +166,9 @@ func (c *Config) Validate() error {
 	}
 	if c.APIMap.SnapshotInterval < 0 {
 		errs = append(errs, errors.New("apimap.snapshot_interval is negative"))
+	}
+	if c.APIMap.SnapshotRetention < 0 {
+		errs = append(errs, errors.New("apimap.snapshot_retention is negative"))
 	}
 	if c.APIMap.Window <= 0 {
 		errs = append(errs, errors.New("apimap.window must be positive"))

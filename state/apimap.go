@@ -32,6 +32,10 @@ type MapStore interface {
 	// MapSnapshots returns the latest snapshots, newest first, at most
 	// limit of them (all when limit <= 0), without their endpoints.
 	MapSnapshots(ctx context.Context, limit int) ([]MapSnapshot, error)
+	// PruneMapSnapshots deletes the snapshots taken before t, with their
+	// endpoints, but never the latest snapshot, and returns how many it
+	// deleted. The known endpoints are kept.
+	PruneMapSnapshots(ctx context.Context, t time.Time) (int64, error)
 	// MapSnapshot returns one snapshot with its endpoints ordered by
 	// endpoint id, or ErrNotFound. An id of 0 names the latest snapshot.
 	MapSnapshot(ctx context.Context, id int64) (MapSnapshot, error)

@@ -178,6 +178,16 @@ func (s *Store) AddMapSnapshot(ctx context.Context, snap state.MapSnapshot, even
 	return id, nil
 }
 
+// PruneMapSnapshots implements state.MapStore.
+func (s *Store) PruneMapSnapshots(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM map_snapshots
+		WHERE taken_at < ? AND id <> (SELECT max(id) FROM map_snapshots)`, formatTime(t))
+	if err != nil {
+		return 0, fmt.Errorf("prune map snapshots: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // MapSnapshots implements state.MapStore.
 func (s *Store) MapSnapshots(ctx context.Context, limit int) ([]state.MapSnapshot, error) {
 	if limit <= 0 {

@@ -211,6 +211,24 @@ func testMapSnapshots(t *testing.T, s state.Store) {
 			t.Errorf("KnownEndpoints(%s) = %v, want %v", tc.name, ids, tc.want)
 		}
 	}
+
+	// Pruning keeps the latest snapshot whatever its age, and what the
+	// pruned snapshots taught about the endpoints.
+	if n, err := s.PruneMapSnapshots(ctx, t1); err != nil || n != 0 {
+		t.Errorf("PruneMapSnapshots(before the first) = %d, %v; want 0", n, err)
+	}
+	if n, err := s.PruneMapSnapshots(ctx, t2.Add(time.Hour)); err != nil || n != 1 {
+		t.Errorf("PruneMapSnapshots(after both) = %d, %v; want 1 (the latest stays)", n, err)
+	}
+	if _, err := s.MapSnapshot(ctx, id1); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("pruned snapshot %d: MapSnapshot = %v, want ErrNotFound", id1, err)
+	}
+	if latest, err := s.MapSnapshot(ctx, 0); err != nil || latest.ID != id2 || len(latest.Endpoints) != 3 {
+		t.Errorf("after pruning, MapSnapshot(0) = %d with %d endpoints, %v; want %d with 3", latest.ID, len(latest.Endpoints), err, id2)
+	}
+	if known, err := s.KnownEndpoints(ctx, state.KnownEndpointFilter{}); err != nil || len(known) != 3 || !known[0].ShadowSince.Equal(t1) {
+		t.Errorf("after pruning, KnownEndpoints = %+v, %v; want a, b, c as before", known, err)
+	}
 }
 
 func testEndpointReviews(t *testing.T, s state.Store) {
