@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tracehound/tracehound/apimap"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/sqlguard"
 	"github.com/tracehound/tracehound/state"
 	"github.com/tracehound/tracehound/store"
@@ -38,9 +39,20 @@ const maxRequestBytes = 1 << 20
 // Server routes the HTTP API.
 type Server struct {
 	backend Backend
+	auth    *auth.Service
 	log     *slog.Logger
 	mux     *http.ServeMux
 	ready   atomic.Bool
+	routes  []Route
+	// secureCookies marks session cookies Secure even on plain HTTP (the
+	// server sits behind a TLS-terminating proxy).
+	secureCookies bool
+}
+
+// Route is one API route and the role it requires.
+type Route struct {
+	Pattern string // "METHOD /path", as net/http.ServeMux reads it
+	Role    auth.Role
 }
 
 // Options configure a Server.
@@ -51,6 +63,12 @@ type Options struct {
 	OTLP http.Handler
 	// Metrics serves /metrics, when set.
 	Metrics http.Handler
+	// Auth authenticates requests and enforces each route's role. Nil
+	// leaves the API open (tests, and a server explicitly configured
+	// with auth disabled).
+	Auth *auth.Service
+	// SecureCookies marks session cookies Secure on plain HTTP too.
+	SecureCookies bool
 }
 
 // NewServer returns the API handler. It reports not ready until SetReady.
@@ -59,7 +77,7 @@ func NewServer(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{backend: opts.Backend, log: log.With("component", "api"), mux: http.NewServeMux()}
+	s := &Server{backend: opts.Backend, auth: opts.Auth, log: log.With("component", "api"), mux: http.NewServeMux(), secureCookies: opts.SecureCookies}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -79,9 +97,13 @@ func NewServer(opts Options) *Server {
 	if opts.OTLP != nil {
 		s.mux.Handle("/v1/traces", opts.OTLP)
 	}
-	s.mux.HandleFunc("GET /api/v1/status", s.status)
-	s.mux.HandleFunc("POST /api/v1/sql", s.sql)
-	s.mux.HandleFunc("GET /api/v1/sql", s.sql)
+	s.handle("GET /api/v1/status", auth.RoleViewer, s.status)
+	s.handle("POST /api/v1/sql", auth.RoleViewer, s.sql)
+	s.handle("GET /api/v1/sql", auth.RoleViewer, s.sql)
+	s.routeAuth()
+	if ab, ok := opts.Backend.(AuthBackend); ok {
+		s.routeUsers(ab)
+	}
 	if mb, ok := opts.Backend.(MapBackend); ok {
 		s.routeMap(mb)
 	}
@@ -93,6 +115,37 @@ func NewServer(opts Options) *Server {
 	})
 	return s
 }
+
+// handle registers a route that requires role. With authentication on,
+// the request's principal must hold the role (401 without a valid
+// credential, 403 with too low a role or a session request without its
+// CSRF token); the handler finds the principal in the request context.
+func (s *Server) handle(pattern string, role auth.Role, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Role: role})
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if s.auth == nil || role == auth.RoleNone {
+			h(w, r)
+			return
+		}
+		p, err := s.auth.Authenticate(r)
+		if err != nil {
+			writeError(w, s.log, err)
+			return
+		}
+		if !p.Role.Allows(role) {
+			writeError(w, s.log, fmt.Errorf("%w: %s needs the %s role; %s has %s", auth.ErrForbidden, pattern, role, p.Actor(), p.Role))
+			return
+		}
+		if err := auth.CheckCSRF(p, r); err != nil {
+			writeError(w, s.log, err)
+			return
+		}
+		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+// Routes lists the API routes with their roles, in registration order.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 
 // SetReady flips /readyz.
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
@@ -183,21 +236,33 @@ type errorBody struct {
 
 // Error codes of the API, one per kind of failure.
 const (
-	CodeBadRequest   = "bad_request"
-	CodeRefused      = "refused"
-	CodeInvalidQuery = "invalid_query"
-	CodeNotFound     = "not_found"
-	CodeOverloaded   = "overloaded"
-	CodeTimeout      = "timeout"
-	CodeInternal     = "internal"
+	CodeBadRequest      = "bad_request"
+	CodeRefused         = "refused"
+	CodeInvalidQuery    = "invalid_query"
+	CodeNotFound        = "not_found"
+	CodeOverloaded      = "overloaded"
+	CodeTimeout         = "timeout"
+	CodeInternal        = "internal"
+	CodeUnauthenticated = "unauthenticated"
+	CodeForbidden       = "forbidden"
+	CodeRateLimited     = "rate_limited"
+	CodeConflict        = "conflict"
 )
 
 // classify maps an error to its HTTP status and code. It is the only place
 // that decides statuses; internal errors never show their text to clients.
 func classify(err error) (int, string, bool) {
 	switch {
-	case errors.Is(err, ErrBadRequest), errors.Is(err, apimap.ErrInvalidSpec):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, apimap.ErrInvalidSpec), errors.Is(err, auth.ErrInvalid):
 		return http.StatusBadRequest, CodeBadRequest, true
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return http.StatusUnauthorized, CodeUnauthenticated, true
+	case errors.Is(err, auth.ErrForbidden):
+		return http.StatusForbidden, CodeForbidden, true
+	case errors.Is(err, auth.ErrRateLimited):
+		return http.StatusTooManyRequests, CodeRateLimited, true
+	case errors.Is(err, state.ErrExists):
+		return http.StatusConflict, CodeConflict, true
 	case errors.Is(err, sqlguard.ErrRefused):
 		return http.StatusBadRequest, CodeRefused, true
 	case errors.Is(err, store.ErrQuery):
@@ -222,8 +287,13 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		log.Error("internal error", "err", err)
 		body.Error.Message = "internal error; see the server log"
 	}
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "2")
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "60")
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tracehound"`)
 	}
 	writeJSON(w, status, body)
 }

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracehound/tracehound/apimap"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
 )
 
@@ -155,15 +156,15 @@ type SpecUpload struct {
 // routeMap adds the API map's routes.
 func (s *Server) routeMap(b MapBackend) {
 	m := &mapHandlers{b: b, log: s.log}
-	s.mux.HandleFunc("GET /api/v1/map", m.inventory)
-	s.mux.HandleFunc("GET /api/v1/map/topology", m.topology)
-	s.mux.HandleFunc("GET /api/v1/map/openapi", m.openAPI)
-	s.mux.HandleFunc("GET /api/v1/map/snapshots", m.snapshots)
-	s.mux.HandleFunc("POST /api/v1/map/snapshots", m.takeSnapshot)
-	s.mux.HandleFunc("GET /api/v1/map/endpoints/{id}/review", m.review)
-	s.mux.HandleFunc("PUT /api/v1/map/endpoints/{id}/review", m.setReview)
-	s.mux.HandleFunc("GET /api/v1/specs", m.specs)
-	s.mux.HandleFunc("POST /api/v1/specs", m.registerSpec)
+	s.handle("GET /api/v1/map", auth.RoleViewer, m.inventory)
+	s.handle("GET /api/v1/map/topology", auth.RoleViewer, m.topology)
+	s.handle("GET /api/v1/map/openapi", auth.RoleViewer, m.openAPI)
+	s.handle("GET /api/v1/map/snapshots", auth.RoleViewer, m.snapshots)
+	s.handle("POST /api/v1/map/snapshots", auth.RoleAnalyst, m.takeSnapshot)
+	s.handle("GET /api/v1/map/endpoints/{id}/review", auth.RoleViewer, m.review)
+	s.handle("PUT /api/v1/map/endpoints/{id}/review", auth.RoleAnalyst, m.setReview)
+	s.handle("GET /api/v1/specs", auth.RoleViewer, m.specs)
+	s.handle("POST /api/v1/specs", auth.RoleAnalyst, m.registerSpec)
 }
 
 type mapHandlers struct {

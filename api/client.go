@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/sqlguard"
+	"github.com/tracehound/tracehound/state"
 	"github.com/tracehound/tracehound/store"
 )
 
@@ -20,9 +22,16 @@ var _ Backend = (*Client)(nil)
 
 // Client talks to a running tracehound over its HTTP API.
 type Client struct {
-	base *url.URL
-	http *http.Client
+	base  *url.URL
+	http  *http.Client
+	token string
 }
+
+// Base returns the server's URL.
+func (c *Client) Base() string { return c.base.String() }
+
+// SetToken makes the client send an API token (th_…) with every request.
+func (c *Client) SetToken(token string) { c.token = token }
 
 // NewClient returns a client for the server at base (e.g. http://127.0.0.1:8080).
 func NewClient(base string) (*Client, error) {
@@ -64,6 +73,7 @@ func (c *Client) ExportOTLP(ctx context.Context, body []byte, contentType string
 			return 0, err
 		}
 		req.Header.Set("Content-Type", contentType)
+		c.authorize(req)
 		resp, err := c.http.Do(req)
 		if err != nil {
 			return 0, fmt.Errorf("post to %s: %w", c.base, err)
@@ -125,6 +135,7 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach tracehound at %s: %w", c.base, err)
@@ -141,7 +152,16 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 		}
 		return remoteError(eb.Error.Code, eb.Error.Message)
 	}
+	if out == nil || len(b) == 0 {
+		return nil
+	}
 	return json.Unmarshal(b, out)
+}
+
+func (c *Client) authorize(req *http.Request) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 }
 
 // remoteError rebuilds the error kind of an API error, so callers test it
@@ -161,6 +181,14 @@ func remoteError(code, msg string) error {
 		kind = store.ErrOverloaded
 	case CodeTimeout:
 		kind = context.DeadlineExceeded
+	case CodeUnauthenticated:
+		kind = auth.ErrUnauthenticated
+	case CodeForbidden:
+		kind = auth.ErrForbidden
+	case CodeRateLimited:
+		kind = auth.ErrRateLimited
+	case CodeConflict:
+		kind = state.ErrExists
 	default:
 		return errors.New(msg)
 	}

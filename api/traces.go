@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
 )
 
@@ -105,8 +106,8 @@ type TraceResult struct {
 
 func (s *Server) routeTraces(b TraceBackend) {
 	h := &traceHandlers{b: b, log: s.log}
-	s.mux.HandleFunc("GET /api/v1/traces", h.find)
-	s.mux.HandleFunc("GET /api/v1/traces/{id}", h.trace)
+	s.handle("GET /api/v1/traces", auth.RoleViewer, h.find)
+	s.handle("GET /api/v1/traces/{id}", auth.RoleViewer, h.trace)
 }
 
 type traceHandlers struct {

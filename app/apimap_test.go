@@ -149,10 +149,7 @@ func TestAPIMapSnapshotsAndReviews(t *testing.T) {
 	}
 
 	// The HTTP API serves the same map.
-	c, err := api.NewClient(s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.client(t)
 	res, err := c.Map(ctx, api.MapQuery{Only: apimap.OnlyShadow})
 	if err != nil {
 		t.Fatalf("GET /api/v1/map?only=shadow: %v", err)

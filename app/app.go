@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
 	"github.com/tracehound/tracehound/otlp"
 	"github.com/tracehound/tracehound/span"
@@ -59,7 +60,12 @@ type App struct {
 
 	receiver *otlp.Receiver
 	api      *api.Server
-	apiMap   mapState
+	auth     *auth.Service
+
+	// ingestAuth: OTLP exports must carry an ingest token.
+	ingestAuth       bool
+	firstRunPassword string
+	apiMap           mapState
 
 	apiLn, otlpHTTPLn, otlpGRPCLn net.Listener
 	apiSrv, otlpHTTPSrv           *http.Server
@@ -96,6 +102,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.state = st
+	a.auth = auth.NewService(st, auth.Options{SessionTTL: time.Duration(cfg.Auth.SessionTTL)})
+	a.ingestAuth = ingestTokenRequired(cfg)
 	hashKey, err := a.hashKey(ctx)
 	if err != nil {
 		return nil, err
@@ -114,25 +122,51 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.store = spans
-	a.receiver = otlp.NewReceiver(otlp.Options{
+	ro := otlp.Options{
 		Writer:       a.store,
 		Normaliser:   a.norm,
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		Logger:       log,
 		Metrics:      otlp.NewMetrics(a.reg),
-	})
-	a.api = api.NewServer(api.Options{
-		Backend: a,
-		Logger:  log,
-		OTLP:    a.receiver,
-		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
-	})
+	}
+	if a.ingestAuth {
+		ro.Authorize = a.authorizeIngest
+	}
+	a.receiver = otlp.NewReceiver(ro)
+	so := api.Options{
+		Backend:       a,
+		Logger:        log,
+		OTLP:          a.receiver,
+		Metrics:       promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
+		SecureCookies: cfg.Auth.SecureCookies,
+	}
+	if cfg.Auth.Enabled {
+		so.Auth = a.auth
+	}
+	a.api = api.NewServer(so)
 	if opts.Serve {
 		if err := a.listen(); err != nil {
 			return nil, err
 		}
+		if err := a.bootstrapAuth(ctx); err != nil {
+			return nil, err
+		}
+		a.warnExposure()
 	}
 	return a, nil
+}
+
+// warnExposure logs loudly when a listener reachable from other machines
+// has no access control.
+func (a *App) warnExposure() {
+	if !a.cfg.Auth.Enabled && !isLoopback(a.cfg.Listen) {
+		a.log.Warn("AUTHENTICATION IS DISABLED on an API reachable from the network: anyone who reaches "+a.cfg.Listen+" can read every trace and change every setting; set auth.enabled: true",
+			"listen", a.cfg.Listen)
+	}
+	if !a.ingestAuth && (!isLoopback(a.cfg.OTLPHTTP) || !isLoopback(a.cfg.OTLPGRPC)) {
+		a.log.Warn("OTLP ingest accepts spans WITHOUT A TOKEN on a network interface: anyone who reaches it can write traces; set ingest.require_token: auto or true",
+			"otlp_http", a.cfg.OTLPHTTP, "otlp_grpc", a.cfg.OTLPGRPC)
+	}
 }
 
 // hashKey returns the key that hashes credentials into api_key_id, creating
@@ -169,6 +203,12 @@ func (a *App) listen() error {
 	}
 	return nil
 }
+
+// APIRoutes lists the API's routes with the role each requires.
+func (a *App) APIRoutes() []api.Route { return a.api.Routes() }
+
+// Config returns the configuration the App runs with.
+func (a *App) Config() config.Config { return a.cfg }
 
 // Addr returns the API address ("" when not serving).
 func (a *App) Addr() string { return addrOf(a.apiLn) }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +24,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/app"
 	"github.com/tracehound/tracehound/config"
 )
@@ -39,6 +42,22 @@ func testConfig(t *testing.T, dir string) config.Config {
 	c.Listen, c.OTLPHTTP, c.OTLPGRPC = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	// Tests take snapshots when they mean to; the schedule has its own tests.
 	c.APIMap.SnapshotInterval = 0
+	return c
+}
+
+// client returns an API client of s that authenticates as the local CLI
+// does, with the admin token the server keeps in its data directory.
+func (s *server) client(t testing.TB) *api.Client {
+	t.Helper()
+	c, err := api.NewClient("http://" + s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := os.ReadFile(filepath.Join(s.Config().Data, app.CLITokenFile))
+	if err != nil {
+		t.Fatalf("read the CLI token: %v", err)
+	}
+	c.SetToken(strings.TrimSpace(string(tok)))
 	return c
 }
 

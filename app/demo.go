@@ -41,7 +41,12 @@ func (a *App) SeedScenario(ctx context.Context, o SeedOptions) (scenario.Summary
 	if err := os.WriteFile(filepath.Join(dir, "openapi.yaml"), scenario.DataVaultSpec(), 0o640); err != nil {
 		return scenario.Summary{}, err
 	}
+	headers, err := a.ingestToken(ctx)
+	if err != nil {
+		return scenario.Summary{}, err
+	}
 	sum, err := scenario.Backfill(ctx, scenario.Options{
+		Headers:     headers,
 		Scenario:    o.Scenario,
 		Days:        o.Days,
 		Scale:       o.Scale,
@@ -81,7 +86,12 @@ func (a *App) SeededScenario() (scenario.Summary, bool) {
 // RunLiveTraffic runs the scenario's service on loopback with simulated
 // clients, exporting to this App, until ctx ends.
 func (a *App) RunLiveTraffic(ctx context.Context, rate float64, ready func(url string)) error {
+	headers, err := a.ingestToken(ctx)
+	if err != nil {
+		return err
+	}
 	return scenario.RunLive(ctx, scenario.LiveOptions{
+		Headers:  headers,
 		Endpoint: "http://" + a.OTLPHTTPAddr(),
 		Protocol: scenario.ProtocolHTTP,
 		Rate:     rate,

@@ -62,10 +62,7 @@ func TestTraceTree(t *testing.T) {
 	s := start(t, testConfig(t, t.TempDir()))
 	start := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	id := sendTree(t, s, start)
-	c, err := api.NewClient("http://" + s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.client(t)
 	for name, b := range map[string]api.TraceBackend{"local": s.App, "http": c} {
 		res, err := b.Trace(context.Background(), id)
 		if err != nil {
@@ -108,10 +105,7 @@ func TestFindTraces(t *testing.T) {
 		{ago: 4 * time.Minute, method: "POST", path: "/api/orders", status: 500, ip: "2001:db8::1"},
 		{ago: 48 * time.Hour, method: "GET", path: "/api/admin/dump", status: 200, ip: "203.0.113.7", key: "k1"},
 	})
-	c, err := api.NewClient("http://" + s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.client(t)
 	tests := []struct {
 		q    api.TraceQuery
 		want []string // paths, newest first

@@ -31,7 +31,21 @@ type Config struct {
 	Retention Duration `yaml:"retention"`
 	Ingest    Ingest   `yaml:"ingest"`
 	APIMap    APIMap   `yaml:"apimap"`
+	Auth      Auth     `yaml:"auth"`
 	Log       Log      `yaml:"log"`
+}
+
+// Auth configures access control.
+type Auth struct {
+	// Enabled requires a token or a session on every API route but the
+	// health checks and login. On by default; turning it off leaves the API
+	// open to anyone who reaches the port.
+	Enabled bool `yaml:"enabled"`
+	// SessionTTL is how long a browser session lasts.
+	SessionTTL Duration `yaml:"session_ttl"`
+	// SecureCookies marks session cookies Secure on plain HTTP too, for a
+	// server behind a TLS-terminating proxy.
+	SecureCookies bool `yaml:"secure_cookies"`
 }
 
 // APIMap configures the endpoint inventory.
@@ -59,6 +73,10 @@ type Ingest struct {
 	KeyAttributes []span.KeyAttribute `yaml:"key_attributes"`
 	// RedactParams are query parameters masked in stored URLs.
 	RedactParams []string `yaml:"redact_params"`
+	// RequireToken decides whether OTLP exports must carry an ingest token
+	// ("Authorization: Bearer th_…"): "auto" (required unless every OTLP
+	// listener is on loopback), "true" or "false".
+	RequireToken string `yaml:"require_token"`
 }
 
 // Log configures logging.
@@ -78,7 +96,9 @@ func Default() Config {
 		Ingest: Ingest{
 			MaxBodyBytes:   64 << 20,
 			MaxQueuedSpans: 250_000,
+			RequireToken:   "auto",
 		},
+		Auth: Auth{Enabled: true, SessionTTL: Duration(12 * time.Hour)},
 		APIMap: APIMap{
 			SnapshotInterval:  Duration(time.Hour),
 			Window:            Duration(7 * 24 * time.Hour),
@@ -123,12 +143,13 @@ func (c *Config) applyEnv(env func(string) string) error {
 		env = os.Getenv
 	}
 	str := map[string]*string{
-		"TRACEHOUND_DATA":       &c.Data,
-		"TRACEHOUND_LISTEN":     &c.Listen,
-		"TRACEHOUND_OTLP_HTTP":  &c.OTLPHTTP,
-		"TRACEHOUND_OTLP_GRPC":  &c.OTLPGRPC,
-		"TRACEHOUND_LOG_LEVEL":  &c.Log.Level,
-		"TRACEHOUND_LOG_FORMAT": &c.Log.Format,
+		"TRACEHOUND_DATA":                 &c.Data,
+		"TRACEHOUND_LISTEN":               &c.Listen,
+		"TRACEHOUND_OTLP_HTTP":            &c.OTLPHTTP,
+		"TRACEHOUND_OTLP_GRPC":            &c.OTLPGRPC,
+		"TRACEHOUND_LOG_LEVEL":            &c.Log.Level,
+		"TRACEHOUND_LOG_FORMAT":           &c.Log.Format,
+		"TRACEHOUND_INGEST_REQUIRE_TOKEN": &c.Ingest.RequireToken,
 	}
 	for name, dst := range str {
 		if v, ok := lookup(env, name); ok {
@@ -139,6 +160,13 @@ func (c *Config) applyEnv(env func(string) string) error {
 		if err := c.Retention.Set(v); err != nil {
 			return fmt.Errorf("TRACEHOUND_RETENTION: %w", err)
 		}
+	}
+	if v, ok := lookup(env, "TRACEHOUND_AUTH_ENABLED"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("TRACEHOUND_AUTH_ENABLED: want true or false, got %q", v)
+		}
+		c.Auth.Enabled = b
 	}
 	if v, ok := lookup(env, "TRACEHOUND_MAX_BODY_BYTES"); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -169,6 +197,14 @@ func (c *Config) Validate() error {
 	}
 	if c.APIMap.SnapshotRetention < 0 {
 		errs = append(errs, errors.New("apimap.snapshot_retention is negative"))
+	}
+	switch c.Ingest.RequireToken {
+	case "auto", "true", "false":
+	default:
+		errs = append(errs, fmt.Errorf("ingest.require_token is %q: want auto, true or false", c.Ingest.RequireToken))
+	}
+	if c.Auth.SessionTTL <= 0 {
+		errs = append(errs, errors.New("auth.session_ttl must be positive"))
 	}
 	if c.APIMap.Window <= 0 {
 		errs = append(errs, errors.New("apimap.window must be positive"))

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed exports
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -36,6 +37,18 @@ type grpcService struct {
 func (g *grpcService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	r := g.r
 	resp := ptraceotlp.NewExportResponse()
+	if r.authorize != nil {
+		var tok string
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if v := md.Get("authorization"); len(v) > 0 {
+				tok = bearer(v[0])
+			}
+		}
+		if err := r.authorize(ctx, tok); err != nil {
+			r.metrics.requests.WithLabelValues("grpc", codes.Unauthenticated.String()).Inc()
+			return resp, status.Error(codes.Unauthenticated, err.Error())
+		}
+	}
 	if !r.acquire(ctx) {
 		return resp, r.grpcThrottle(errThrottled)
 	}

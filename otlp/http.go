@@ -46,6 +46,14 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			fmt.Sprintf("unsupported content type %q; use %s or %s", req.Header.Get("Content-Type"), contentProtobuf, contentJSON))
 		return
 	}
+	if r.authorize != nil {
+		if err := r.authorize(req.Context(), bearer(req.Header.Get("Authorization"))); err != nil {
+			r.metrics.requests.WithLabelValues("http", strconv.Itoa(http.StatusUnauthorized)).Inc()
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tracehound-otlp"`)
+			r.httpError(w, mediaType, http.StatusUnauthorized, codes.Unauthenticated, err.Error())
+			return
+		}
+	}
 	if !r.acquire(req.Context()) {
 		r.throttle(w, mediaType, http.StatusTooManyRequests, errThrottled)
 		return

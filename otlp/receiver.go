@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,11 @@ type Options struct {
 	RetryAfter time.Duration
 	Logger     *slog.Logger
 	Metrics    *Metrics
+	// Authorize, when set, is called with the bearer token of every export
+	// (the "authorization: Bearer …" HTTP header or gRPC metadata, empty
+	// when absent) before its body is read; an error refuses the export as
+	// unauthenticated (HTTP 401, gRPC UNAUTHENTICATED). Nil accepts all.
+	Authorize func(ctx context.Context, token string) error
 }
 
 // Receiver accepts OTLP trace exports.
@@ -48,6 +54,7 @@ type Receiver struct {
 	retryAfter time.Duration
 	log        *slog.Logger
 	metrics    *Metrics
+	authorize  func(ctx context.Context, token string) error
 
 	// Throttling is logged at most once per throttleLogEvery, with a count.
 	throttleMu      sync.Mutex
@@ -100,7 +107,17 @@ func NewReceiver(opts Options) *Receiver {
 		retryAfter: opts.RetryAfter,
 		log:        log.With("component", "otlp"),
 		metrics:    m,
+		authorize:  opts.Authorize,
 	}
+}
+
+// bearer returns the token of an "authorization" value, or "".
+func bearer(v string) string {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
 }
 
 // Errors of an export, mapped to OTLP/HTTP statuses and gRPC codes.

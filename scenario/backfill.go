@@ -45,12 +45,15 @@ type Options struct {
 	Days     int       // days of traffic; fewer than 4 cut the reference campaign short
 	// End, when set and earlier than Start+Days, ends the traffic there: a
 	// demo passes the current time so that nothing is emitted in the future.
-	End         time.Time
-	Scale       float64 // 1.0 is about 12 million benign requests a weekday; campaigns never scale
-	Seed        uint64  // same seed and options, same spans and ground truth
-	Endpoint    string  // OTLP endpoint: "host:port" or a URL such as http://127.0.0.1:4318
-	Protocol    string  // ProtocolHTTP (default) or ProtocolGRPC
-	ManifestDir string  // where ManifestFile and SummaryFile go; "" writes none
+	End      time.Time
+	Scale    float64 // 1.0 is about 12 million benign requests a weekday; campaigns never scale
+	Seed     uint64  // same seed and options, same spans and ground truth
+	Endpoint string  // OTLP endpoint: "host:port" or a URL such as http://127.0.0.1:4318
+	Protocol string  // ProtocolHTTP (default) or ProtocolGRPC
+	// Headers are sent with every export, e.g. an ingest token's
+	// "Authorization: Bearer th_…".
+	Headers     map[string]string
+	ManifestDir string // where ManifestFile and SummaryFile go; "" writes none
 	// Progress, when set, is called with the requests emitted so far and
 	// the total, from the calling goroutine, every few thousand requests
 	// and once at the end.
@@ -102,7 +105,7 @@ func Backfill(ctx context.Context, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	exp, err := newExporter(ctx, o.Endpoint, o.Protocol)
+	exp, err := newExporter(ctx, o.Endpoint, o.Protocol, o.Headers)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -112,7 +115,7 @@ func Backfill(ctx context.Context, o Options) (Summary, error) {
 // newExporter returns an OTLP span exporter for endpoint: "host:port", or
 // a URL whose scheme says whether to use TLS (an OTLP/HTTP URL without a
 // path gets /v1/traces).
-func newExporter(ctx context.Context, endpoint, protocol string) (sdktrace.SpanExporter, error) {
+func newExporter(ctx context.Context, endpoint, protocol string, headers map[string]string) (sdktrace.SpanExporter, error) {
 	if endpoint == "" {
 		return nil, errors.New("no OTLP endpoint")
 	}
@@ -125,7 +128,7 @@ func newExporter(ctx context.Context, endpoint, protocol string) (sdktrace.SpanE
 		hostPort, path, secure = u.Host, strings.TrimSuffix(u.Path, "/"), u.Scheme == "https"
 	}
 	if protocol == ProtocolGRPC {
-		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(hostPort), otlptracegrpc.WithRetry(retry)}
+		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(hostPort), otlptracegrpc.WithRetry(retry), otlptracegrpc.WithHeaders(headers)}
 		if !secure {
 			opts = append(opts, otlptracegrpc.WithInsecure())
 		}
@@ -137,6 +140,7 @@ func newExporter(ctx context.Context, endpoint, protocol string) (sdktrace.SpanE
 	opts := []otlptracehttp.Option{
 		otlptracehttp.WithEndpoint(hostPort), otlptracehttp.WithURLPath(path),
 		otlptracehttp.WithRetry(otlptracehttp.RetryConfig(retry)),
+		otlptracehttp.WithHeaders(headers),
 	}
 	if !secure {
 		opts = append(opts, otlptracehttp.WithInsecure())

@@ -18,9 +18,10 @@ import (
 
 // LiveOptions configures RunLive.
 type LiveOptions struct {
-	Endpoint string  // OTLP endpoint, as in Options
-	Protocol string  // ProtocolHTTP (default) or ProtocolGRPC
-	Rate     float64 // requests per second; 0 means 10
+	Endpoint string            // OTLP endpoint, as in Options
+	Headers  map[string]string // sent with every export, as in Options
+	Protocol string            // ProtocolHTTP (default) or ProtocolGRPC
+	Rate     float64           // requests per second; 0 means 10
 	// AttackShare is the share of requests that are the reference
 	// attacker's calls to GET /v1/admin/export; 0 means 0.02, a negative
 	// value none.
@@ -51,7 +52,7 @@ func RunLive(ctx context.Context, o LiveOptions) error {
 	if o.Protocol == "" {
 		o.Protocol = ProtocolHTTP
 	}
-	exp, err := newExporter(ctx, o.Endpoint, o.Protocol)
+	exp, err := newExporter(ctx, o.Endpoint, o.Protocol, o.Headers)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ var ErrNotFound = errors.New("not found")
 // Store is the state store.
 type Store interface {
 	MapStore
+	AuthStore
 	// Setting returns the value stored under key, or ErrNotFound.
 	Setting(ctx context.Context, key string) (string, error)
 	// SetSetting stores value under key, replacing any previous value.

@@ -184,6 +184,7 @@ func printDemoGuide(g *globals, a *app.App, data string, sum scenario.Summary) {
 		fmt.Fprintf(w, "  %d requests to %s from %s, %.1f GB, %d unique %s\n",
 			c.Requests, c.Target, strings.Join(c.IPs, ", "), float64(c.Bytes)/1e9, c.UniqueObjects, c.ObjectKind)
 	}
+	printFirstRun(g, a)
 	server := "--server http://" + a.Addr()
 	fmt.Fprintf(w, `
 Try, in another terminal:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/app"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
 )
 
@@ -30,6 +32,7 @@ type globals struct {
 	server     string
 	configFile string
 	format     string
+	token      string
 
 	stdout, stderr io.Writer
 }
@@ -53,6 +56,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintln(stderr, "tracehound:", err)
+	switch {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		fmt.Fprintln(stderr, "Pass an API token with --token or TRACEHOUND_TOKEN; an admin issues one with 'tracehound tokens create NAME --role viewer'.")
+	case errors.Is(err, auth.ErrForbidden):
+		fmt.Fprintln(stderr, "Your token's role does not allow this; ask an admin for a token with the role named above.")
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		return exitUsage
@@ -92,6 +101,7 @@ or try 'tracehound demo' for a worked example.`,
 	pf.StringVar(&g.data, "data", "", "data directory (default ./tracehound-data, or TRACEHOUND_DATA)")
 	pf.StringVar(&g.server, "server", os.Getenv("TRACEHOUND_SERVER"), "URL of a running tracehound to talk to instead of opening the data directory (TRACEHOUND_SERVER)")
 	pf.StringVar(&g.configFile, "config", os.Getenv("TRACEHOUND_CONFIG"), "configuration file (YAML)")
+	pf.StringVar(&g.token, "token", "", "API token for --server (TRACEHOUND_TOKEN; default: the data directory's "+app.CLITokenFile+" when this machine runs the server)")
 	pf.StringVar(&g.format, "format", "", "output format: table or json (default table on a terminal, json otherwise)")
 
 	root.AddCommand(
@@ -103,6 +113,9 @@ or try 'tracehound demo' for a worked example.`,
 		newMapCmd(g),
 		newTraceCmd(g),
 		newTracesCmd(g),
+		newUsersCmd(g),
+		newTokensCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }
@@ -152,6 +165,11 @@ func (g *globals) backend(ctx context.Context) (api.Backend, func(), error) {
 		if err != nil {
 			return nil, nil, usageError{err}
 		}
+		tok, err := g.apiToken()
+		if err != nil {
+			return nil, nil, err
+		}
+		c.SetToken(tok)
 		return c, func() {}, nil
 	}
 	a, err := g.openLocal(ctx)
@@ -159,6 +177,27 @@ func (g *globals) backend(ctx context.Context) (api.Backend, func(), error) {
 		return nil, nil, err
 	}
 	return a, func() { a.Close() }, nil
+}
+
+// apiToken is the token the CLI sends to --server: --token, then
+// TRACEHOUND_TOKEN, then the local CLI token that a server on this machine
+// keeps in its data directory.
+func (g *globals) apiToken() (string, error) {
+	if g.token != "" {
+		return g.token, nil
+	}
+	if t := os.Getenv("TRACEHOUND_TOKEN"); t != "" {
+		return t, nil
+	}
+	c, err := g.config()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(c.Data, app.CLITokenFile))
+	if err != nil {
+		return "", nil // no token: the server says whether it needs one
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // backendAs is backend for commands that need one of the API's feature

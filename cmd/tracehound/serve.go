@@ -52,6 +52,7 @@ Point an OpenTelemetry SDK at it with
 			}
 			fmt.Fprintf(g.stderr, "tracehound %s\n  API, UI and metrics  http://%s\n  OTLP/HTTP            %s\n  OTLP/gRPC            %s\n  data                 %s\n",
 				app.Version, a.Addr(), otlpHTTP, otlpGRPC, c.Data)
+			printFirstRun(g, a)
 			return a.Run(cmd.Context())
 		},
 	}
@@ -59,6 +60,16 @@ Point an OpenTelemetry SDK at it with
 	cmd.Flags().StringVar(&otlpHTTP, "otlp-http", "", "OTLP/HTTP address, empty to disable (default 127.0.0.1:4318)")
 	cmd.Flags().StringVar(&otlpGRPC, "otlp-grpc", "", "OTLP/gRPC address, empty to disable (default 127.0.0.1:4317)")
 	return cmd
+}
+
+// printFirstRun shows, once, the credentials the first start created.
+func printFirstRun(g *globals, a *app.App) {
+	if pw := a.FirstRunPassword(); pw != "" {
+		fmt.Fprintf(g.stderr, "\nFirst run: created the user admin with the one-time password\n\n    %s\n\nSign in to the UI with it (you will set your own), or reset it with 'tracehound users passwd admin'.\n", pw)
+	}
+	if !a.Config().Auth.Enabled {
+		fmt.Fprintln(g.stderr, "\nWARNING: authentication is disabled (auth.enabled: false): anyone who reaches the API can use it.")
+	}
 }
 
 // tuneGC trades memory for CPU in the long-running commands: ingest

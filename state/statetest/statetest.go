@@ -32,4 +32,5 @@ func Run(t *testing.T, newStore Factory) {
 		}
 	})
 	runMapStore(t, newStore)
+	runAuthStore(t, newStore)
 }
