@@ -154,6 +154,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// Checkpoints compress what DuckDB's own WAL holds; fewer, larger
 		// ones cost less per row than one per apply batch.
 		"SET checkpoint_threshold = '128MB'",
+		// Queries read the trace store and nothing else: no files, URLs
+		// or other databases, and no extension is fetched or loaded on
+		// demand. DuckDB refuses to turn external access back on while the
+		// database is open, so a query that slipped past the guard cannot.
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+		"SET enable_external_access = false",
 	}
 	for _, script := range setup {
 		if _, err := db.ExecContext(ctx, script); err != nil {
@@ -498,7 +505,15 @@ func (s *Store) Query(ctx context.Context, q string, opts store.QueryOptions, ar
 	if err := s.waitApplied(ctx); err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err := s.checkOneSelect(ctx, q); err != nil {
+		return nil, err
+	}
+	stmt, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, queryError(ctx, err)
+	}
+	defer stmt.Close()
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, queryError(ctx, err)
 	}
@@ -534,6 +549,39 @@ func (s *Store) Query(ctx context.Context, q string, opts store.QueryOptions, ar
 		return nil, queryError(ctx, err)
 	}
 	return res, nil
+}
+
+// checkOneSelect has DuckDB's own parser confirm that q is exactly one
+// SELECT statement. It is the store's layer of the read-only promise:
+// duckdb-go runs every statement of a multi-statement text, so without it a
+// query that slipped past the guard could append a write after a
+// semicolon. json_serialize_sql parses without executing and serialises
+// SELECT statements only.
+func (s *Store) checkOneSelect(ctx context.Context, q string) error {
+	if strings.ContainsRune(q, 0) {
+		return fmt.Errorf("%w: the query contains a NUL byte", store.ErrQuery)
+	}
+	// Standard SQL strings know no backslash escapes: doubling the quotes
+	// is the whole escape.
+	lit := "'" + strings.ReplaceAll(q, "'", "''") + "'"
+	var failed bool
+	var statements int64
+	var msg sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT CAST(json_extract(j, '$.error') AS BOOLEAN),
+		coalesce(json_array_length(j, '$.statements'), 0), json_extract_string(j, '$.error_message')
+		FROM (SELECT json_serialize_sql(`+lit+`) AS j)`).Scan(&failed, &statements, &msg)
+	if err != nil {
+		return queryError(ctx, err)
+	}
+	switch {
+	case failed && strings.Contains(msg.String, "Only SELECT"):
+		return fmt.Errorf("%w: only SELECT queries may run", store.ErrQuery)
+	case failed:
+		return fmt.Errorf("%w: %s", store.ErrQuery, msg.String)
+	case statements != 1:
+		return fmt.Errorf("%w: exactly one statement may run, the query has %d", store.ErrQuery, statements)
+	}
+	return nil
 }
 
 // queryError wraps the errors a query's author can fix in store.ErrQuery and
