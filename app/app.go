@@ -61,6 +61,7 @@ type App struct {
 	receiver *otlp.Receiver
 	api      *api.Server
 	auth     *auth.Service
+	services
 
 	// ingestAuth: OTLP exports must carry an ingest token.
 	ingestAuth       bool
@@ -122,6 +123,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.store = spans
+	if err := a.openServices(); err != nil {
+		return nil, err
+	}
 	ro := otlp.Options{
 		Writer:       a.store,
 		Normaliser:   a.norm,
@@ -251,6 +255,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); a.retentionLoop(jobs) }()
 	wg.Go(func() { a.runSnapshots(jobs) })
+	wg.Go(func() { a.runSweeper(jobs) })
 	if addr := os.Getenv("TRACEHOUND_PPROF"); addr != "" {
 		startPprof(addr, a.log)
 	}
@@ -351,6 +356,7 @@ func (a *App) Close() error {
 				ln.Close()
 			}
 		}
+		errs = append(errs, a.closeServices())
 		if a.store != nil {
 			errs = append(errs, a.store.Close())
 		}

@@ -32,7 +32,55 @@ type Config struct {
 	Ingest    Ingest   `yaml:"ingest"`
 	APIMap    APIMap   `yaml:"apimap"`
 	Auth      Auth     `yaml:"auth"`
-	Log       Log      `yaml:"log"`
+	// Notify is the notification routing (receivers, routes, grouping),
+	// in the notify package's format; it is checked when the server starts.
+	Notify  yaml.Node `yaml:"notify"`
+	IPIntel IPIntel   `yaml:"ipintel"`
+	Contain Contain   `yaml:"contain"`
+	Log     Log       `yaml:"log"`
+}
+
+// IPIntel configures IP enrichment. Every source is optional; the offline
+// ones are files. Tables found in DATA/ipdata (see 'make ipdata') are used
+// when none is configured.
+type IPIntel struct {
+	// MMDB lists MaxMind-format databases (GeoLite2, DB-IP, IPinfo).
+	MMDB []string `yaml:"mmdb"`
+	// ASNCSV and CountryCSV list IP range tables (start,end,asn,org and
+	// start,end,country).
+	ASNCSV     []string `yaml:"asn_csv"`
+	CountryCSV []string `yaml:"country_csv"`
+	// DataCenterASNs adds an ASN list to the built-in data-center set.
+	DataCenterASNs string `yaml:"datacenter_asns"`
+	// TorExitList is a file of Tor exit addresses.
+	TorExitList string `yaml:"tor_exit_list"`
+	// CacheTTL is how long an enrichment is reused.
+	CacheTTL  Duration  `yaml:"cache_ttl"`
+	AbuseIPDB AbuseIPDB `yaml:"abuseipdb"`
+	// RDNS turns reverse DNS lookups on (they reach the network).
+	RDNS bool `yaml:"rdns"`
+}
+
+// AbuseIPDB configures the AbuseIPDB v2 client; without a key it is off.
+type AbuseIPDB struct {
+	// APIKey, or KeyFile (preferred: the key stays out of the config).
+	APIKey  string `yaml:"api_key"`
+	KeyFile string `yaml:"key_file"`
+	// BaseURL replaces the public API's address (tests, proxies).
+	BaseURL string `yaml:"base_url"`
+	// DailyQuota is the plan's daily /check allowance.
+	DailyQuota int `yaml:"daily_quota"`
+	// Blacklist pulls the blacklist into the data directory to match
+	// thousands of IPs without a call each.
+	Blacklist bool `yaml:"blacklist"`
+}
+
+// Contain configures containment.
+type Contain struct {
+	// Webhooks receive ip.blocked, ip.unblocked and api_key.revoked events.
+	Webhooks []string `yaml:"webhooks"`
+	// SweepInterval is how often expired blocks are lifted.
+	SweepInterval Duration `yaml:"sweep_interval"`
 }
 
 // Auth configures access control.
@@ -98,7 +146,9 @@ func Default() Config {
 			MaxQueuedSpans: 250_000,
 			RequireToken:   "auto",
 		},
-		Auth: Auth{Enabled: true, SessionTTL: Duration(12 * time.Hour)},
+		Auth:    Auth{Enabled: true, SessionTTL: Duration(12 * time.Hour)},
+		IPIntel: IPIntel{CacheTTL: Duration(6 * time.Hour)},
+		Contain: Contain{SweepInterval: Duration(10 * time.Second)},
 		APIMap: APIMap{
 			SnapshotInterval:  Duration(time.Hour),
 			Window:            Duration(7 * 24 * time.Hour),
@@ -202,6 +252,9 @@ func (c *Config) Validate() error {
 	case "auto", "true", "false":
 	default:
 		errs = append(errs, fmt.Errorf("ingest.require_token is %q: want auto, true or false", c.Ingest.RequireToken))
+	}
+	if c.Contain.SweepInterval <= 0 {
+		errs = append(errs, errors.New("contain.sweep_interval must be positive"))
 	}
 	if c.Auth.SessionTTL <= 0 {
 		errs = append(errs, errors.New("auth.session_ttl must be positive"))

@@ -16,6 +16,9 @@ var ErrNotFound = errors.New("not found")
 type Store interface {
 	MapStore
 	AuthStore
+	TriageStore
+	NotifyLogStore
+	IPStore
 	// Setting returns the value stored under key, or ErrNotFound.
 	Setting(ctx context.Context, key string) (string, error)
 	// SetSetting stores value under key, replacing any previous value.
