@@ -1,0 +1,13 @@
+// Package forensics answers forensic questions in plain English over the
+// trace store: a deterministic parser turns a question into a typed
+// intermediate representation (IR), a compiler turns the IR into a
+// time-bounded, row-capped SELECT in the ClickHouse dialect subset that both
+// trace stores run, and Ask runs it with a per-hour or per-day timeline.
+//
+// The parser never guesses: every word of a question is either part of the
+// grammar, a value (a path, an address, a number, a quoted string) or a name
+// resolved against the endpoints and query parameters observed in traffic
+// (a Catalog). Anything else is refused with "did you mean" suggestions.
+// Values reach SQL as positional arguments, or, for alert rules that are
+// stored as text, as quoted literals; never by pasting user text into SQL.
+package forensics

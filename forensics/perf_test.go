@@ -1,0 +1,74 @@
+package forensics_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/apimap"
+	"github.com/tracehound/tracehound/forensics"
+	"github.com/tracehound/tracehound/store"
+	"github.com/tracehound/tracehound/store/duckdb"
+)
+
+// TestLargeStoreTimes asks the headline questions of a large store and
+// fails when one takes more than 2 s. It runs only when
+// FORENSICS_LARGE_STORE names a DuckDB file that no other process has open
+// (a copy of a `tracehound demo` data directory's traces.duckdb).
+func TestLargeStoreTimes(t *testing.T) {
+	path := os.Getenv("FORENSICS_LARGE_STORE")
+	if path == "" {
+		t.Skip("set FORENSICS_LARGE_STORE to a DuckDB file to time questions on it")
+	}
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, path, duckdb.Options{MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := st.Query(ctx, "SELECT max(timestamp), count() FROM traces", store.QueryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := res.Rows[0][0].(time.Time).Add(time.Minute)
+	t.Logf("%v spans, evaluated at %s", res.Rows[0][1], now.Format(time.RFC3339))
+	start := time.Now()
+	inv, err := apimap.Build(ctx, st, apimap.BuildOptions{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("API map for the catalog: %d endpoints in %v", len(inv.Endpoints), time.Since(start).Round(time.Millisecond))
+	cat := forensics.CatalogFromInventory(inv)
+	for _, q := range append(forensics.Examples,
+		"how many distinct collection ids were pulled from /admin/export this week",
+		"total bytes downloaded from /admin/export in the last 7 days",
+		"top 10 endpoints by requests in the last 7 days",
+	) {
+		start := time.Now()
+		a, err := forensics.Ask(ctx, st, cat, q, now)
+		if err != nil {
+			t.Fatalf("Ask(%q): %v", q, err)
+		}
+		d := time.Since(start)
+		first := "-"
+		if len(a.Rows) > 0 {
+			first = forensicsCell(a.Rows[0])
+		}
+		t.Logf("%6.0f ms  %-80s rows=%d first=%s", float64(d.Microseconds())/1000, q, len(a.Rows), first)
+		if d > 2*time.Second {
+			t.Errorf("Ask(%q) took %v, want ≤ 2s", q, d)
+		}
+	}
+}
+
+func forensicsCell(row []any) string {
+	s := ""
+	for i, v := range row {
+		if i > 2 {
+			break
+		}
+		s += cell(v) + " "
+	}
+	return s
+}
