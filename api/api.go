@@ -16,9 +16,12 @@ import (
 
 	"github.com/tracehound/tracehound/apimap"
 	"github.com/tracehound/tracehound/auth"
+	"github.com/tracehound/tracehound/contain"
+	"github.com/tracehound/tracehound/forensics"
 	"github.com/tracehound/tracehound/sqlguard"
 	"github.com/tracehound/tracehound/state"
 	"github.com/tracehound/tracehound/store"
+	"github.com/tracehound/tracehound/triage"
 )
 
 // Backend is what the API serves. The CLI uses the same interface, backed
@@ -253,8 +256,12 @@ const (
 // that decides statuses; internal errors never show their text to clients.
 func classify(err error) (int, string, bool) {
 	switch {
-	case errors.Is(err, ErrBadRequest), errors.Is(err, apimap.ErrInvalidSpec), errors.Is(err, auth.ErrInvalid):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, apimap.ErrInvalidSpec), errors.Is(err, auth.ErrInvalid),
+		errors.Is(err, triage.ErrInvalid), errors.Is(err, contain.ErrInvalid),
+		errors.Is(err, forensics.ErrNeedsEnrichment), errors.Is(err, forensics.ErrUnsupported), errors.As(err, new(*forensics.ParseError)):
 		return http.StatusBadRequest, CodeBadRequest, true
+	case errors.Is(err, contain.ErrTrusted), errors.Is(err, state.ErrIPChangeConflict), errors.Is(err, state.ErrBouncerExists):
+		return http.StatusConflict, CodeConflict, true
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, CodeUnauthenticated, true
 	case errors.Is(err, auth.ErrForbidden):
