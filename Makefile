@@ -10,14 +10,18 @@ LDFLAGS   := -X github.com/tracehound/tracehound/app.Version=$(VERSION)
 TESTFLAGS ?= -timeout 20m
 FUZZTIME  ?= 10s
 
-.PHONY: all build test bench bench-go bench-ingest demo ui lint fuzz clean
+.PHONY: all setup build test bench bench-go bench-ingest demo ui lint fuzz clean
 
 all: build
+
+# Debian packages the tests use as real clients (CrowdSec bouncer, nft, ipset).
+setup:
+	@.ci/setup
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tracehound
 
-test:
+test: setup
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 
