@@ -9,8 +9,10 @@ LDFLAGS   := -X github.com/tracehound/tracehound/app.Version=$(VERSION)
 # Tests and builds share the machine's two cores; DuckDB's cgo link is heavy.
 TESTFLAGS ?= -timeout 20m
 FUZZTIME  ?= 10s
+# The data directory of `make demo` and `make ipdata`.
+DATA      ?= ./tracehound-data
 
-.PHONY: all setup build test bench bench-go bench-ingest demo ui lint fuzz clean
+.PHONY: all setup build test bench bench-go bench-ingest demo ipdata ui lint fuzz clean
 
 all: build
 
@@ -40,8 +42,14 @@ bench-go:
 bench-ingest: build
 	$(GO) run ./internal/loadgen -server $(BIN) -duration $${DURATION:-60s}
 
-demo: build
-	$(BIN) demo
+demo: build ipdata
+	$(BIN) demo --data $(DATA)
+
+# Offline IP range tables (ASN and country, CC BY 4.0) into $(DATA)/ipdata,
+# where enrichment finds them. Fetching needs npm and the network; without
+# them this warns and enrichment keeps the embedded data-center ASN set.
+ipdata:
+	@ipintel/data/fetch.sh $(DATA)/ipdata || echo "make ipdata: WARNING: could not fetch the IP range tables (needs npm and network); IP enrichment falls back to the embedded data-center ASN set" >&2
 
 # The web UI arrives with M9; until then the API is the interface.
 ui:

@@ -113,6 +113,15 @@ func NewServer(opts Options) *Server {
 	if tb, ok := opts.Backend.(TraceBackend); ok {
 		s.routeTraces(tb)
 	}
+	if ab, ok := opts.Backend.(AskBackend); ok {
+		s.routeAsk(ab)
+	}
+	if ib, ok := opts.Backend.(IPBackend); ok {
+		s.routeIPs(ib)
+	}
+	if ab, ok := opts.Backend.(AlertsBackend); ok {
+		s.routeAlerts(ab)
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, fmt.Errorf("%w: no API route %s %s", errNoRoute, r.Method, r.URL.Path))
 	})

@@ -28,6 +28,8 @@ type services struct {
 	notifier *notify.Dispatcher
 	contain  *contain.Containment
 
+	ask askCache // the forensic catalog, see askCatalog
+
 	intelOnce sync.Once
 	intel     *ipintel.Enricher
 	intelErr  error

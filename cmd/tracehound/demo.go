@@ -157,13 +157,19 @@ func resetData(dir string) error {
 		return err
 	}
 	known := map[string]bool{"traces.duckdb": true, "traces.duckdb.wal": true, "traces.duckdb.tracehound-wal": true,
-		"state.db": true, "state.db-wal": true, "state.db-shm": true, app.ScenarioDir: true}
+		"state.db": true, "state.db-wal": true, "state.db-shm": true, app.ScenarioDir: true, app.CLITokenFile: true,
+		"abuseipdb-blacklist.json": true}
+	// The downloaded IP tables are not demo data: they are kept.
+	keep := map[string]bool{app.IPDataDir: true}
 	for _, e := range entries {
-		if !known[e.Name()] {
+		if !known[e.Name()] && !keep[e.Name()] {
 			return fmt.Errorf("--reset: %s holds %s, which tracehound did not create; not deleting anything", dir, e.Name())
 		}
 	}
 	for _, e := range entries {
+		if keep[e.Name()] {
+			continue
+		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}

@@ -116,6 +116,13 @@ or try 'tracehound demo' for a worked example.`,
 		newUsersCmd(g),
 		newTokensCmd(g),
 		newAuditCmd(g),
+		newIPCmd(g),
+		newIPsCmd(g),
+		newBlocklistCmd(g),
+		newBouncersCmd(g),
+		newAskCmd(g),
+		newAlertsCmd(g),
+		newIncidentsCmd(g),
 	)
 	return root
 }
