@@ -19,6 +19,7 @@ type Store interface {
 	TriageStore
 	NotifyLogStore
 	IPStore
+	RuleStore
 	// Setting returns the value stored under key, or ErrNotFound.
 	Setting(ctx context.Context, key string) (string, error)
 	// SetSetting stores value under key, replacing any previous value.

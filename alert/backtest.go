@@ -1,0 +1,341 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tracehound/tracehound/sqlguard"
+	"github.com/tracehound/tracehound/store"
+)
+
+// BacktestOptions bound a backtest.
+type BacktestOptions struct {
+	// From and To bound the evaluation times, both included; From is
+	// rounded up to a whole Step.
+	From, To time.Time
+	// Step is the time between evaluations; default the rule's interval.
+	Step time.Duration
+	// IncidentStart, when set, is when the incident the rule should have
+	// caught began; the result then has the detection gap.
+	IncidentStart time.Time
+	// BatchSteps is how many evaluations one query covers; default 1440
+	// (a day at one-minute steps). 1 evaluates step by step.
+	BatchSteps int
+	// QueryTimeout bounds each query; default 5 minutes.
+	QueryTimeout time.Duration
+	// Progress, when set, is called after each query with the evaluations
+	// done so far and the total.
+	Progress func(done, total int)
+}
+
+// Firing is one alert instance that fired during a backtest.
+type Firing struct {
+	Fingerprint string            `json:"fingerprint"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	ActiveAt    time.Time         `json:"active_at"`
+	StartedAt   time.Time         `json:"started_at"`
+	// ResolvedAt is zero when the instance was still firing at To.
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	// Values are the row's values when it started firing.
+	Values map[string]any `json:"values"`
+}
+
+// DayCount counts a backtest's firings and notifications per UTC day.
+type DayCount struct {
+	Day           string `json:"day"` // 2006-01-02
+	Firings       int    `json:"firings"`
+	Notifications int    `json:"notifications"`
+}
+
+// BacktestResult is what a rule would have done over history.
+type BacktestResult struct {
+	RuleID      string        `json:"rule_id"`
+	From        time.Time     `json:"from"`
+	To          time.Time     `json:"to"`
+	Step        time.Duration `json:"step_ns"`
+	Evaluations int           `json:"evaluations"`
+	// Queries is how many queries ran; Batched is false when the store
+	// refused the batched form, or when one query per step proved faster
+	// for this rule, and the steps ran on their own; FallbackReason says
+	// why.
+	Queries        int    `json:"queries"`
+	Batched        bool   `json:"batched"`
+	FallbackReason string `json:"fallback_reason,omitempty"`
+	// Firings are in the order they started.
+	Firings []Firing `json:"firings"`
+	// Notifications counts what a receiver would be told once deduplicated:
+	// one per instance that starts firing and one per resolution.
+	Notifications int        `json:"notifications"`
+	PerDay        []DayCount `json:"per_day"`
+	// FirstFiring is zero when the rule never fired.
+	FirstFiring time.Time `json:"first_firing,omitzero"`
+	// IncidentStart echoes the option; DetectionGap is FirstFiring minus
+	// IncidentStart, set only when both are (negative: it fired before).
+	IncidentStart time.Time     `json:"incident_start,omitzero"`
+	DetectionGap  time.Duration `json:"detection_gap_ns,omitempty"`
+	Elapsed       time.Duration `json:"elapsed_ns"`
+}
+
+// Backtest replays rule over history at its interval through the same
+// state machine as the engine and reports what it would have fired.
+// On stores that accept it (DuckDB), many steps run in one query: the
+// rule's now() becomes a column of evaluation times joined LATERAL to the
+// rule. Other stores, and rules for which a probe shows separate queries
+// to be faster, run one query per step.
+func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOptions) (BacktestResult, error) {
+	start := time.Now()
+	if err := rule.Validate(); err != nil {
+		return BacktestResult{}, err
+	}
+	if rule.Source != SourceSQL {
+		return BacktestResult{}, fmt.Errorf("backtest rule %q: only SQL rules can be replayed over history (source %s)", rule.ID, rule.Source)
+	}
+	if opts.Step <= 0 {
+		opts.Step = rule.Interval
+	}
+	if opts.To.Before(opts.From) {
+		return BacktestResult{}, fmt.Errorf("backtest rule %q: to %v is before from %v", rule.ID, opts.To, opts.From)
+	}
+	steps := stepTimes(opts.From, opts.To, opts.Step)
+	if len(steps) > 1_000_000 {
+		return BacktestResult{}, fmt.Errorf("backtest rule %q: %d steps is too many; use a longer step or a shorter range", rule.ID, len(steps))
+	}
+	res := BacktestResult{RuleID: rule.ID, From: opts.From, To: opts.To, Step: opts.Step, IncidentStart: opts.IncidentStart, Firings: []Firing{}, PerDay: []DayCount{}}
+	m := newMachine(&rule)
+	firingIdx := map[string]int{}
+	days := map[string]*DayCount{}
+	day := func(t time.Time) *DayCount {
+		k := t.UTC().Format("2006-01-02")
+		if days[k] == nil {
+			days[k] = &DayCount{Day: k}
+		}
+		return days[k]
+	}
+	step := func(ts time.Time, rows []Row) error {
+		alerts, err := m.step(ts, rows)
+		if err != nil {
+			return fmt.Errorf("at %s: %w", ts.Format(time.RFC3339), err)
+		}
+		res.Evaluations++
+		for _, a := range alerts {
+			switch {
+			case a.State == StateFiring && a.StartsAt.Equal(ts):
+				firingIdx[a.Fingerprint] = len(res.Firings)
+				res.Firings = append(res.Firings, Firing{Fingerprint: a.Fingerprint, Labels: a.Labels, Annotations: a.Annotations,
+					ActiveAt: a.ActiveAt, StartedAt: ts, Values: a.Values})
+				res.Notifications++
+				d := day(ts)
+				d.Firings++
+				d.Notifications++
+				if res.FirstFiring.IsZero() {
+					res.FirstFiring = ts
+				}
+			case a.State == StateResolved:
+				if i, ok := firingIdx[a.Fingerprint]; ok {
+					res.Firings[i].ResolvedAt = ts
+					delete(firingIdx, a.Fingerprint)
+				}
+				res.Notifications++
+				day(ts).Notifications++
+			}
+		}
+		m.markSent(alerts)
+		return nil
+	}
+	batched, queries, reason, err := replay(ctx, q, &rule, steps, opts, step)
+	res.Batched, res.Queries, res.FallbackReason = batched, queries, reason
+	if err != nil {
+		return res, fmt.Errorf("backtest rule %q: %w", rule.ID, err)
+	}
+	for _, d := range days {
+		res.PerDay = append(res.PerDay, *d)
+	}
+	sort.Slice(res.PerDay, func(i, j int) bool { return res.PerDay[i].Day < res.PerDay[j].Day })
+	if !res.FirstFiring.IsZero() && !opts.IncidentStart.IsZero() {
+		res.DetectionGap = res.FirstFiring.Sub(opts.IncidentStart)
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// stepTimes returns the evaluation times from from (rounded up to a whole
+// step) to to.
+func stepTimes(from, to time.Time, step time.Duration) []time.Time {
+	first := from.UTC().Truncate(step)
+	if first.Before(from) {
+		first = first.Add(step)
+	}
+	var out []time.Time
+	for t := first; !t.After(to); t = t.Add(step) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// probeSteps is the size of the first batched query, whose time per step
+// is compared with that of one step on its own to choose the faster way.
+const probeSteps = 30
+
+// stepColumn names the evaluation-time column of a batched query.
+const stepColumn = "__th_eval_time"
+
+// replay evaluates r at every step, in order, calling fn with each step's
+// rows (nil when none). It batches steps into LATERAL queries when that is
+// faster: it times the first step on its own, then a probe batch bounded
+// to twice the cost of running its steps separately, and runs the rest
+// the faster way. Stores that refuse the batched form, and rules that
+// look far back (a day of baseline for a five-minute window decorrelates
+// into joins that cost more per step), run one query per step.
+func replay(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, opts BacktestOptions, fn func(time.Time, []Row) error) (batched bool, queries int, reason string, err error) {
+	batch := opts.BatchSteps
+	if batch <= 0 {
+		batch = 1440
+	}
+	timeout := opts.QueryTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	batched = batch > 1
+	done := 0
+	progress := func(force bool) {
+		if opts.Progress != nil && (force || done%60 == 0 || done == len(steps)) {
+			opts.Progress(done, len(steps))
+		}
+	}
+	single := func(i int) (time.Duration, error) {
+		began := time.Now()
+		rows, err := evalSQL(ctx, q, r, steps[i], timeout)
+		queries++
+		if err != nil {
+			return 0, fmt.Errorf("at %s: %w", steps[i].Format(time.RFC3339), err)
+		}
+		if err := fn(steps[i], rows); err != nil {
+			return 0, err
+		}
+		done++
+		return time.Since(began), nil
+	}
+	runBatch := func(chunk []time.Time, timeout time.Duration) error {
+		byStep, err := evalBatch(ctx, q, r, chunk, timeout)
+		queries++
+		if err != nil {
+			return err
+		}
+		for _, ts := range chunk {
+			if err := fn(ts, byStep[ts.UnixNano()]); err != nil {
+				return err
+			}
+		}
+		done += len(chunk)
+		progress(true)
+		return nil
+	}
+	i := 0
+	if batched && len(steps) > 1 {
+		one, err := single(0)
+		if err != nil {
+			return batched, queries, reason, err
+		}
+		i = 1
+		chunk := steps[1:min(1+probeSteps, len(steps))]
+		limit := max(2*time.Duration(len(chunk))*one, 2*time.Second)
+		began := time.Now()
+		switch err := runBatch(chunk, min(limit, timeout)); {
+		case err == nil:
+			i += len(chunk)
+			if perStep := time.Since(began) / time.Duration(len(chunk)); one < perStep {
+				batched, reason = false, fmt.Sprintf("one query per step (%v) is faster than batched (%v a step)", one.Round(time.Millisecond), perStep.Round(time.Millisecond))
+			}
+		case ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrQuery)):
+			batched, reason = false, "batched probe: "+err.Error()
+		default:
+			return batched, queries, reason, err
+		}
+	}
+	for i < len(steps) {
+		if !batched {
+			if _, err := single(i); err != nil {
+				return batched, queries, reason, err
+			}
+			i++
+			progress(false)
+			continue
+		}
+		chunk := steps[i:min(i+batch, len(steps))]
+		if err := runBatch(chunk, timeout); err != nil {
+			return batched, queries, reason, err
+		}
+		i += len(chunk)
+	}
+	return batched, queries, reason, nil
+}
+
+// batchSQL is the rule evaluated at every time of steps in one query.
+func batchSQL(r *Rule, steps []time.Time) (string, error) {
+	inner, err := sqlguard.RewriteNow(r.SQL, "__th_steps."+stepColumn)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("SELECT __th_steps.")
+	b.WriteString(stepColumn)
+	b.WriteString(", __th_rule.* FROM (SELECT unnest([")
+	for i, t := range steps {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "toDateTime64('%s', 6, 'UTC')", t.UTC().Format("2006-01-02 15:04:05.000000"))
+	}
+	b.WriteString("]) AS ")
+	b.WriteString(stepColumn)
+	b.WriteString(") AS __th_steps, LATERAL (\n")
+	b.WriteString(strings.TrimRight(strings.TrimSpace(inner), ";"))
+	b.WriteString("\n) AS __th_rule")
+	return b.String(), nil
+}
+
+// evalBatch runs the rule at every time of steps in one query and returns
+// the rows by step (UnixNano).
+func evalBatch(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, timeout time.Duration) (map[int64][]Row, error) {
+	sql, err := batchSQL(r, steps)
+	if err != nil {
+		return nil, err
+	}
+	res, err := q.Query(ctx, sql, store.QueryOptions{Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Columns) == 0 || res.Columns[0] != stepColumn {
+		return nil, fmt.Errorf("%w: batched query returned columns %v", store.ErrQuery, res.Columns)
+	}
+	byStepRaw := map[int64][][]any{}
+	for _, row := range res.Rows {
+		ts, ok := row[0].(time.Time)
+		if !ok {
+			return nil, fmt.Errorf("batched query: evaluation time %v (%T) is not a time", row[0], row[0])
+		}
+		k := ts.UnixNano()
+		byStepRaw[k] = append(byStepRaw[k], row[1:])
+	}
+	inner := &store.Result{Columns: res.Columns[1:], Types: nil}
+	if len(res.Types) > 1 {
+		inner.Types = res.Types[1:]
+	}
+	out := make(map[int64][]Row, len(byStepRaw))
+	for k, rows := range byStepRaw {
+		if len(rows) > r.limit() {
+			return nil, fmt.Errorf("at %s: the query returned more than the rule's limit of %d rows", time.Unix(0, k).UTC().Format(time.RFC3339), r.limit())
+		}
+		inner.Rows = rows
+		out[k], err = rowsFromResult(r, inner)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
