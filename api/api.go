@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/tracehound/tracehound/alert"
 	"github.com/tracehound/tracehound/apimap"
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/contain"
@@ -112,6 +113,9 @@ func NewServer(opts Options) *Server {
 	}
 	if tb, ok := opts.Backend.(TraceBackend); ok {
 		s.routeTraces(tb)
+	}
+	if rb, ok := opts.Backend.(RulesBackend); ok {
+		s.routeRules(rb)
 	}
 	if ab, ok := opts.Backend.(AskBackend); ok {
 		s.routeAsk(ab)
@@ -265,7 +269,7 @@ const (
 // that decides statuses; internal errors never show their text to clients.
 func classify(err error) (int, string, bool) {
 	switch {
-	case errors.Is(err, ErrBadRequest), errors.Is(err, apimap.ErrInvalidSpec), errors.Is(err, auth.ErrInvalid),
+	case errors.Is(err, ErrBadRequest), errors.Is(err, apimap.ErrInvalidSpec), errors.Is(err, auth.ErrInvalid), errors.Is(err, alert.ErrInvalidRule),
 		errors.Is(err, triage.ErrInvalid), errors.Is(err, contain.ErrInvalid),
 		errors.Is(err, forensics.ErrNeedsEnrichment), errors.Is(err, forensics.ErrUnsupported), errors.As(err, new(*forensics.ParseError)):
 		return http.StatusBadRequest, CodeBadRequest, true

@@ -256,6 +256,11 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.retentionLoop(jobs) }()
 	wg.Go(func() { a.runSnapshots(jobs) })
 	wg.Go(func() { a.runSweeper(jobs) })
+	wg.Go(func() {
+		if err := a.rules.engine.Run(jobs); err != nil && jobs.Err() == nil {
+			a.log.Error("alert engine stopped", "err", err)
+		}
+	})
 	if addr := os.Getenv("TRACEHOUND_PPROF"); addr != "" {
 		startPprof(addr, a.log)
 	}

@@ -28,7 +28,10 @@ type services struct {
 	notifier *notify.Dispatcher
 	contain  *contain.Containment
 
-	ask askCache // the forensic catalog, see askCatalog
+	ask   askCache // the forensic catalog, see askCatalog
+	rules rulesState
+	// bg tracks background jobs (alert enrichment) that Close waits for.
+	bg sync.WaitGroup
 
 	intelOnce sync.Once
 	intel     *ipintel.Enricher
@@ -50,7 +53,7 @@ func (a *App) openServices() error {
 		hooks = contain.NewWebhooks(contain.WebhookConfig{URLs: a.cfg.Contain.Webhooks})
 	}
 	a.contain = contain.New(a.state, contain.Options{Now: a.now, Logger: a.log, Webhooks: hooks})
-	return nil
+	return a.openEngine()
 }
 
 // notifyConfig decodes the notify section with the notify package's own
@@ -145,6 +148,7 @@ func (a *App) runSweeper(ctx context.Context) {
 }
 
 func (a *App) closeServices() error {
+	a.bg.Wait()
 	var err error
 	if a.notifier != nil {
 		err = a.notifier.Close()

@@ -35,9 +35,23 @@ type Config struct {
 	// Notify is the notification routing (receivers, routes, grouping),
 	// in the notify package's format; it is checked when the server starts.
 	Notify  yaml.Node `yaml:"notify"`
+	Rules   Rules     `yaml:"rules"`
 	IPIntel IPIntel   `yaml:"ipintel"`
 	Contain Contain   `yaml:"contain"`
 	Log     Log       `yaml:"log"`
+}
+
+// Rules configures detection rules.
+type Rules struct {
+	// Builtin loads the built-in rule pack.
+	Builtin bool `yaml:"builtin"`
+	// Dirs lists directories (or files) of rule YAML files to load too.
+	Dirs []string `yaml:"dirs"`
+	// Disabled lists rule ids not to run (built-in or from files).
+	Disabled []string `yaml:"disabled"`
+	// QueryOffset is how far behind the clock rules evaluate, so spans
+	// still being ingested are not missed.
+	QueryOffset Duration `yaml:"query_offset"`
 }
 
 // IPIntel configures IP enrichment. Every source is optional; the offline
@@ -148,6 +162,7 @@ func Default() Config {
 		},
 		Auth:    Auth{Enabled: true, SessionTTL: Duration(12 * time.Hour)},
 		IPIntel: IPIntel{CacheTTL: Duration(6 * time.Hour)},
+		Rules:   Rules{Builtin: true, QueryOffset: Duration(30 * time.Second)},
 		Contain: Contain{SweepInterval: Duration(10 * time.Second)},
 		APIMap: APIMap{
 			SnapshotInterval:  Duration(time.Hour),
