@@ -193,13 +193,16 @@ func printDemoGuide(g *globals, a *app.App, data string, sum scenario.Summary) {
 	printFirstRun(g, a)
 	server := "--server http://" + a.Addr()
 	fmt.Fprintf(w, `
-Try, in another terminal:
+Try, in another terminal (the CLI finds the server's token in the data directory):
   tracehound %[1]s map --only shadow          # undocumented endpoints with traffic
-  tracehound %[1]s map                        # the whole observed API, riskiest first
-  tracehound %[1]s sql "SELECT peer_ip, count() AS requests, sum(response_bytes) AS bytes
-      FROM traces WHERE http_path LIKE '%%/admin/%%' GROUP BY peer_ip ORDER BY requests DESC"
-  tracehound %[1]s sql "SELECT toDate(timestamp) AS day, uniqExact(extractURLParameter(http_target, 'collection_id')) AS collections
-      FROM traces WHERE http_path = '/v1/admin/export' GROUP BY day ORDER BY day"
+  tracehound %[1]s alerts                     # what the rules raised; tracehound rules for their health
+  tracehound %[1]s rules backtest admin_endpoint_new_caller --since 7d
+  tracehound %[1]s ip show 104.248.73.19      # enrichment (make ipdata), traffic, status
+  tracehound %[1]s ask "Show all requests to /admin/export in the last 7 days"
+  tracehound %[1]s ask "Count unique collection IDs accessed via /admin/export in the last 7 days"
+  tracehound %[1]s traces --ip 104.248.73.19 --limit 5   # then: tracehound trace TRACE_ID
+  tracehound %[1]s ip set 104.248.73.19 167.71.205.88 178.128.44.156 --status blocked --for 7d --reason exfiltration
+  tracehound %[1]s blocklist --format nginx
 `, server)
 }
 
