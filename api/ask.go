@@ -250,6 +250,14 @@ type AskRuleResult struct {
 	Window    Duration  `json:"window"`
 	Threshold float64   `json:"threshold"`
 	Rule      RuleDraft `json:"rule"`
+	// RuleID and Body are the draft as a rule ready to save
+	// (PUT /api/v1/rules/{id}); Backtest is what it would have done over
+	// the last seven days.
+	RuleID   string          `json:"rule_id"`
+	Body     string          `json:"body"`
+	Backtest *BacktestAnswer `json:"backtest,omitempty"`
+	// BacktestError says why the backtest could not run.
+	BacktestError string `json:"backtest_error,omitempty"`
 }
 
 // RuleDraft is an alert rule drafted from a question, in the shape of a

@@ -7,11 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/tracehound/tracehound/alert"
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/apimap"
+	"github.com/tracehound/tracehound/config"
 	"github.com/tracehound/tracehound/forensics"
 	"github.com/tracehound/tracehound/state"
 	"github.com/tracehound/tracehound/store"
@@ -94,14 +99,72 @@ func (a *App) AskRule(ctx context.Context, q api.AskRuleQuery) (*api.AskRuleResu
 	if err := a.guard.Check(draft.SQL); err != nil {
 		return nil, fmt.Errorf("the rule drafted from %q: %w", q.Question, err)
 	}
-	return &api.AskRuleResult{
+	res := &api.AskRuleResult{
 		Question: ans.Question, Interpretation: ans.Interpretation, IR: ans.IR,
 		Window: api.Duration(window), Threshold: q.Threshold,
 		Rule: api.RuleDraft{
 			Name: draft.Name, SQL: draft.SQL, Interval: api.Duration(draft.Interval), For: api.Duration(draft.For),
 			Severity: draft.Severity, GroupBy: slices.Clone(draft.GroupBy),
 		},
-	}, nil
+	}
+	res.RuleID, res.Body, err = ruleBody(draft)
+	if err != nil {
+		return nil, err
+	}
+	// The draft is shown with what it would have done, so its threshold
+	// can be tuned before it is saved.
+	bt, err := a.BacktestRule(ctx, api.BacktestRequest{Body: res.Body, Since: "7d"})
+	if err != nil {
+		res.BacktestError = err.Error()
+	} else {
+		res.Backtest = bt
+	}
+	return res, nil
+}
+
+// ruleBody writes a drafted rule as the YAML body of one rule.
+func ruleBody(d *forensics.RuleDraft) (string, string, error) {
+	id := "ask_" + slug(d.Name)
+	sev, err := alert.ParseSeverity(d.Severity)
+	if err != nil {
+		sev = alert.SeverityMedium
+	}
+	rule := map[string]any{
+		"id": id, "name": d.Name, "interval": config.Duration(d.Interval).String(), "severity": string(sev),
+		"description": "Drafted from a forensic question.", "sql": d.SQL,
+	}
+	if d.For > 0 {
+		rule["for"] = config.Duration(d.For).String()
+	}
+	if len(d.GroupBy) > 0 {
+		rule["group_by"] = d.GroupBy
+	}
+	b, err := yaml.Marshal(rule)
+	if err != nil {
+		return "", "", err
+	}
+	return id, string(b), nil
+}
+
+// slug turns a name into a rule id part: lower-case letters, digits and
+// underscores, at most 48 characters.
+func slug(s string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			under = false
+		case !under && b.Len() > 0:
+			b.WriteByte('_')
+			under = true
+		}
+		if b.Len() >= 48 {
+			break
+		}
+	}
+	return strings.TrimRight(b.String(), "_")
 }
 
 // guardedQuerier runs the forensic queries: each passes the read-only

@@ -141,6 +141,24 @@ func TestAskRule(t *testing.T) {
 			r.Severity == "" || !strings.HasPrefix(r.Name, "forensics-") || !strings.Contains(r.SQL, "HAVING value > 1") {
 			t.Errorf("%s: AskRule = %+v", be.name, res)
 		}
+		// The draft comes as a rule body with its backtest: over the week
+		// both export callers fire (one of them several times), the orders
+		// reader never.
+		if res.Backtest == nil {
+			t.Fatalf("%s: no backtest (%s)\n%s", be.name, res.BacktestError, res.Body)
+		}
+		var fired []string
+		for _, f := range res.Backtest.Firings {
+			if !slices.Contains(fired, f.Labels["ip"]) {
+				fired = append(fired, f.Labels["ip"])
+			}
+		}
+		if want := []string{"203.0.113.10", "203.0.113.9"}; !slices.Equal(sorted(fired), want) {
+			t.Errorf("%s: backtest fired for %v, want %v\n%s", be.name, fired, want, res.Body)
+		}
+		if !strings.HasPrefix(res.RuleID, "ask_") || !strings.Contains(res.Body, "id: "+res.RuleID) {
+			t.Errorf("%s: rule id %q, body:\n%s", be.name, res.RuleID, res.Body)
+		}
 		out, err := s.SQL(ctx, r.SQL)
 		if err != nil {
 			t.Fatalf("%s: run the drafted rule: %v\n%s", be.name, err, r.SQL)
