@@ -175,7 +175,7 @@ func evalEvents(ctx context.Context, m state.MapStore, r *Rule, at time.Time) ([
 			LabelEndpoint:  ep.Method + " " + ep.Template,
 			LabelService:   ep.Service,
 			"endpoint_id":  ep.ID,
-			"auth":         fmt.Sprint(ep.Auth),
+			"auth":         string(ep.Auth.State),
 			"tags":         strings.Join(tags, ","),
 			"hits":         ep.Hits,
 			"risk_score":   int64(ep.RiskScore),

@@ -94,7 +94,11 @@ func (s *Service) Record(ctx context.Context, alerts []alert.Alert) error {
 			continue
 		}
 		if res.Created {
-			s.log.Info("notification opened", "notification", res.Notification.ID, "rule", a.RuleID,
+			level := slog.LevelInfo
+			if a.Mode == alert.ModeShadow {
+				level = slog.LevelDebug // shadow rules are being tuned: recorded, not announced
+			}
+			s.log.Log(ctx, level, "notification opened", "notification", res.Notification.ID, "rule", a.RuleID,
 				"severity", a.Severity, "mode", a.Mode, "incident", res.Notification.IncidentID)
 		}
 		for _, m := range res.Merged {
