@@ -268,11 +268,26 @@ func replay(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, op
 		}
 		chunk := steps[i:min(i+batch, len(steps))]
 		if err := runBatch(chunk, timeout); err != nil {
+			// A day of steps can hold more rows than the store's memory
+			// limit allows for rules that look back far: retry the same
+			// steps in smaller batches, down to one query a step.
+			if ctx.Err() == nil && isOutOfMemory(err) && batch > 1 {
+				batch = max(batch/8, 1)
+				batched = batch > 1
+				reason = fmt.Sprintf("the store ran out of memory on a batch; continued with %d step(s) a query", batch)
+				continue
+			}
 			return batched, queries, reason, err
 		}
 		i += len(chunk)
 	}
 	return batched, queries, reason, nil
+}
+
+// isOutOfMemory reports whether a query failed for lack of memory.
+func isOutOfMemory(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "out of memory") || strings.Contains(msg, "memory limit")
 }
 
 // batchSQL is the rule evaluated at every time of steps in one query.
