@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/tracehound/tracehound/app.Version=$(VERSION)
 # Tests and builds share the machine's two cores; DuckDB's cgo link is heavy.
 TESTFLAGS ?= -timeout 20m
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 2s
 # The data directory of `make demo` and `make ipdata`.
 DATA      ?= ./tracehound-data
 
@@ -59,14 +59,9 @@ lint:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-# Short coverage-guided fuzzing of every parser.
+# Short coverage-guided fuzzing of every fuzz target (FUZZTIME each).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzNormalise -fuzztime $(FUZZTIME) ./span/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./store/duckdb/
-	$(GO) test -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME) ./apimap/
-	$(GO) test -run '^$$' -fuzz FuzzLoadSpec -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./apimap/
-	$(GO) test -run '^$$' -fuzz FuzzHTTPBody -fuzztime $(FUZZTIME) ./otlp/
-	$(GO) test -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME) ./sqlguard/
+	FUZZTIME=$(FUZZTIME) .ci/fuzz
 
 clean:
 	rm -rf bin tracehound-data

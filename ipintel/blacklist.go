@@ -81,7 +81,7 @@ func decodeBlacklistJSON(body []byte) (*Blacklist, error) {
 	b := &Blacklist{GeneratedAt: raw.Meta.GeneratedAt, entries: make(map[netip.Addr]BlacklistEntry, len(raw.Data))}
 	for i, d := range raw.Data {
 		addr, err := netip.ParseAddr(d.IPAddress)
-		if err != nil {
+		if err != nil || addr.Zone() != "" {
 			return nil, fmt.Errorf("abuseipdb: decode blacklist: entry %d: ipAddress %q", i, d.IPAddress)
 		}
 		e := BlacklistEntry{IP: addr.Unmap(), CountryCode: d.CountryCode, AbuseConfidence: d.AbuseConfidenceScore}
@@ -104,7 +104,9 @@ func decodeBlacklistPlain(body []byte, generated time.Time) (*Blacklist, error) 
 			continue
 		}
 		addr, err := netip.ParseAddr(line)
-		if err != nil {
+		if err != nil || addr.Zone() != "" {
+			// A zone (fe80::1%eth0) names a local interface, never a
+			// reported address.
 			return nil, fmt.Errorf("abuseipdb: decode plaintext blacklist: line %d: %q is not an address", n, line)
 		}
 		addr = addr.Unmap()
