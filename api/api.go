@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tracehound/tracehound/alert"
 	"github.com/tracehound/tracehound/apimap"
@@ -48,6 +49,7 @@ type Server struct {
 	mux     *http.ServeMux
 	ready   atomic.Bool
 	routes  []Route
+	limiter *limiter
 	// secureCookies marks session cookies Secure even on plain HTTP (the
 	// server sits behind a TLS-terminating proxy).
 	secureCookies bool
@@ -73,6 +75,8 @@ type Options struct {
 	Auth *auth.Service
 	// SecureCookies marks session cookies Secure on plain HTTP too.
 	SecureCookies bool
+	// RateLimit bounds each client address's requests to /api/.
+	RateLimit RateLimit
 }
 
 // NewServer returns the API handler. It reports not ready until SetReady.
@@ -81,7 +85,8 @@ func NewServer(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{backend: opts.Backend, auth: opts.Auth, log: log.With("component", "api"), mux: http.NewServeMux(), secureCookies: opts.SecureCookies}
+	s := &Server{backend: opts.Backend, auth: opts.Auth, log: log.With("component", "api"), mux: http.NewServeMux(), secureCookies: opts.SecureCookies,
+		limiter: newLimiter(opts.RateLimit, time.Now)}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -178,6 +183,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, s.log, fmt.Errorf("panic: %v", v))
 		}
 	}()
+	if s.limiter != nil && strings.HasPrefix(r.URL.Path, "/api/") {
+		s.limit(s.mux).ServeHTTP(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

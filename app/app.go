@@ -143,6 +143,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		OTLP:          a.receiver,
 		Metrics:       promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
 		SecureCookies: cfg.Auth.SecureCookies,
+		RateLimit:     api.RateLimit{Rate: cfg.Auth.RateLimit, Burst: cfg.Auth.RateBurst},
 	}
 	if cfg.Auth.Enabled {
 		so.Auth = a.auth

@@ -108,6 +108,11 @@ type Auth struct {
 	// SecureCookies marks session cookies Secure on plain HTTP too, for a
 	// server behind a TLS-terminating proxy.
 	SecureCookies bool `yaml:"secure_cookies"`
+	// RateLimit and RateBurst bound each client address's /api/ requests
+	// (per second, and the burst); loopback clients are not limited. Zero
+	// disables the limit.
+	RateLimit float64 `yaml:"rate_limit"`
+	RateBurst int     `yaml:"rate_burst"`
 }
 
 // APIMap configures the endpoint inventory.
@@ -160,7 +165,7 @@ func Default() Config {
 			MaxQueuedSpans: 250_000,
 			RequireToken:   "auto",
 		},
-		Auth:    Auth{Enabled: true, SessionTTL: Duration(12 * time.Hour)},
+		Auth:    Auth{Enabled: true, SessionTTL: Duration(12 * time.Hour), RateLimit: 20, RateBurst: 200},
 		IPIntel: IPIntel{CacheTTL: Duration(6 * time.Hour)},
 		Rules:   Rules{Builtin: true, QueryOffset: Duration(30 * time.Second)},
 		Contain: Contain{SweepInterval: Duration(10 * time.Second)},
@@ -270,6 +275,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Contain.SweepInterval <= 0 {
 		errs = append(errs, errors.New("contain.sweep_interval must be positive"))
+	}
+	if c.Auth.RateLimit < 0 || c.Auth.RateBurst < 0 {
+		errs = append(errs, errors.New("auth.rate_limit and auth.rate_burst must not be negative"))
 	}
 	if c.Auth.SessionTTL <= 0 {
 		errs = append(errs, errors.New("auth.session_ttl must be positive"))
