@@ -193,24 +193,8 @@ func (s *Store) MapSnapshots(ctx context.Context, limit int) ([]state.MapSnapsho
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, taken_at, window_seconds, endpoints, new_endpoints
+	return queryAll(ctx, s.db, "map snapshots", scanSnapshot, `SELECT id, taken_at, window_seconds, endpoints, new_endpoints
 		FROM map_snapshots ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("map snapshots: %w", err)
-	}
-	defer rows.Close()
-	snaps := []state.MapSnapshot{}
-	for rows.Next() {
-		snap, err := scanSnapshot(rows)
-		if err != nil {
-			return nil, fmt.Errorf("map snapshots: %w", err)
-		}
-		snaps = append(snaps, snap)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("map snapshots: %w", err)
-	}
-	return snaps, nil
 }
 
 func scanSnapshot(row interface{ Scan(...any) error }) (state.MapSnapshot, error) {

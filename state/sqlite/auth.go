@@ -80,20 +80,7 @@ func (s *Store) User(ctx context.Context, name string) (state.User, error) {
 
 // Users implements state.AuthStore.
 func (s *Store) Users(ctx context.Context) ([]state.User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
-	defer rows.Close()
-	out := []state.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, "users", scanUser, `SELECT `+userColumns+` FROM users ORDER BY name`)
 }
 
 // DeleteUser implements state.AuthStore.
@@ -156,20 +143,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (state.Token, erro
 
 // Tokens implements state.AuthStore.
 func (s *Store) Tokens(ctx context.Context) ([]state.Token, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
-	defer rows.Close()
-	out := []state.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, "tokens", scanToken, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY created_at, id`)
 }
 
 // DeleteToken implements state.AuthStore.
@@ -288,22 +262,16 @@ func (s *Store) Audit(ctx context.Context, f state.AuditFilter) ([]state.AuditEn
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+	return queryAll(ctx, s.db, "audit", scanAudit, q, args...)
+}
+
+func scanAudit(row interface{ Scan(...any) error }) (state.AuditEntry, error) {
+	var e state.AuditEntry
+	var at string
+	if err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Before, &e.After); err != nil {
+		return e, err
 	}
-	defer rows.Close()
-	out := []state.AuditEntry{}
-	for rows.Next() {
-		var e state.AuditEntry
-		var at string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Before, &e.After); err != nil {
-			return nil, fmt.Errorf("audit: %w", err)
-		}
-		if e.At, err = parseTime(at); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	var err error
+	e.At, err = parseTime(at)
+	return e, err
 }

@@ -123,3 +123,25 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 
 // Close implements state.Store.
 func (s *Store) Close() error { return s.db.Close() }
+
+// queryAll runs q and scans every row with scan; what names the query in
+// errors. The result is empty, not nil, when no row matches.
+func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
