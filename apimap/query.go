@@ -3,7 +3,6 @@ package apimap
 import (
 	"embed"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
@@ -94,33 +93,12 @@ func (r *rows) str(row []any, col string) string {
 }
 
 func (r *rows) int(row []any, col string) int64 {
-	switch v := r.value(row, col).(type) {
-	case int64:
-		return v
-	case int32:
-		return int64(v)
-	case int16:
-		return int64(v)
-	case int8:
-		return int64(v)
-	case uint64:
-		return int64(v)
-	case uint32:
-		return int64(v)
-	case uint16:
-		return int64(v)
-	case uint8:
-		return int64(v)
-	case float64:
-		return int64(v)
-	case *big.Int:
-		return v.Int64()
-	case nil:
-		return 0
-	default:
+	v := r.value(row, col)
+	n, ok := store.AsInt64(v)
+	if !ok {
 		r.fail(fmt.Errorf("column %s: %T is not an integer", col, v))
-		return 0
 	}
+	return n
 }
 
 func (r *rows) uint(row []any, col string) uint64 {

@@ -2,8 +2,9 @@ package app
 
 import (
 	"fmt"
-	"math/big"
 	"time"
+
+	"github.com/tracehound/tracehound/store"
 )
 
 // Conversions of store.Result values, which are Go scalars of the
@@ -22,29 +23,8 @@ func str(v any) string {
 }
 
 func num(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int16:
-		return int64(x)
-	case int8:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case uint32:
-		return int64(x)
-	case uint16:
-		return int64(x)
-	case uint8:
-		return int64(x)
-	case float64:
-		return int64(x)
-	case *big.Int:
-		return x.Int64()
-	}
-	return 0
+	n, _ := store.AsInt64(v)
+	return n
 }
 
 func tm(v any) time.Time {
