@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/tracehound/tracehound/store"
 )
 
 // templateFuncs are available in annotation templates, besides the
@@ -26,38 +28,9 @@ var templateFuncs = template.FuncMap{
 	},
 }
 
-// toFloat reads a number from a query value.
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case uint16:
-		return float64(x), true
-	case int8:
-		return float64(x), true
-	case uint8:
-		return float64(x), true
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	}
-	return 0, false
-}
-
 // humanize writes a number with an SI prefix: 1234567 → "1.235M".
 func humanize(v any) string {
-	f, ok := toFloat(v)
+	f, ok := store.AsFloat64(v)
 	if !ok {
 		return fmt.Sprint(v)
 	}
@@ -75,7 +48,7 @@ func humanize(v any) string {
 
 // humanizeBytes writes a byte count in binary units: 191488 → "187 KiB".
 func humanizeBytes(v any) string {
-	f, ok := toFloat(v)
+	f, ok := store.AsFloat64(v)
 	if !ok {
 		return fmt.Sprint(v)
 	}
@@ -97,7 +70,7 @@ func humanizeDuration(v any) string {
 	if d, ok := v.(time.Duration); ok {
 		return d.String()
 	}
-	f, ok := toFloat(v)
+	f, ok := store.AsFloat64(v)
 	if !ok {
 		return fmt.Sprint(v)
 	}
@@ -106,7 +79,7 @@ func humanizeDuration(v any) string {
 
 // humanizePercentage writes a ratio as a percentage: 0.256 → "25.6%".
 func humanizePercentage(v any) string {
-	f, ok := toFloat(v)
+	f, ok := store.AsFloat64(v)
 	if !ok {
 		return fmt.Sprint(v)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/forensics"
+	"github.com/tracehound/tracehound/store"
 )
 
 func newAskCmd(g *globals) *cobra.Command {
@@ -282,22 +283,10 @@ func timeCell(v any) (time.Time, bool) {
 
 // numCell reads a count or measure as a float.
 func numCell(v any) float64 {
-	switch x := v.(type) {
-	case int64:
-		return float64(x)
-	case int:
-		return float64(x)
-	case int32:
-		return float64(x)
-	case uint64:
-		return float64(x)
-	case float64:
-		return x
-	case float32:
-		return float64(x)
-	case string:
+	if x, ok := v.(string); ok {
 		f, _ := strconv.ParseFloat(x, 64)
 		return f
 	}
-	return 0
+	f, _ := store.AsFloat64(v)
+	return f
 }
