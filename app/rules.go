@@ -160,12 +160,14 @@ func (a *App) Deliver(ctx context.Context, alerts []alert.Alert) error {
 const maxAutoEnrich = 100
 
 // enrichAlertIPs enriches, in the background, the client addresses named
-// by firing alerts that have no enrichment yet.
+// by alerts that started firing at this evaluation and have no enrichment
+// yet. Re-sends of alerts already firing are skipped: their addresses were
+// looked at when they started.
 func (a *App) enrichAlertIPs(alerts []alert.Alert) {
 	var ips []string
 	seen := map[string]bool{}
 	for _, al := range alerts {
-		if al.State != alert.StateFiring {
+		if al.State != alert.StateFiring || !al.StartsAt.Equal(al.EvaluatedAt) {
 			continue
 		}
 		ip := al.Labels[alert.LabelIP]
