@@ -166,14 +166,6 @@ type alertHandlers struct {
 	log *slog.Logger
 }
 
-func (h *alertHandlers) reply(w http.ResponseWriter, v any, err error) {
-	if err != nil {
-		writeError(w, h.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
 // pathID reads the {id} of the request's path.
 func pathID(r *http.Request) (int64, error) {
 	s := r.PathValue("id")
@@ -211,7 +203,7 @@ func (h *alertHandlers) alerts(w http.ResponseWriter, r *http.Request) {
 		Since: v.Get("since"), Until: v.Get("until"), Cursor: v.Get("cursor"), Limit: limit,
 	}
 	res, err := h.b.Alerts(r.Context(), q)
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 func (h *alertHandlers) alert(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +213,7 @@ func (h *alertHandlers) alert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.Alert(r.Context(), id)
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 func (h *alertHandlers) updateAlerts(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +227,7 @@ func (h *alertHandlers) updateAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.UpdateAlerts(r.Context(), c)
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 // updateAlert changes one notification and answers it alone.
@@ -274,7 +266,7 @@ func (h *alertHandlers) incidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.Incidents(r.Context(), IncidentQuery{Status: v.Get("status"), Since: v.Get("since"), Cursor: v.Get("cursor"), Limit: limit})
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 func (h *alertHandlers) incident(w http.ResponseWriter, r *http.Request) {
@@ -284,7 +276,7 @@ func (h *alertHandlers) incident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.Incident(r.Context(), id)
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 func (h *alertHandlers) updateIncident(w http.ResponseWriter, r *http.Request) {
@@ -299,12 +291,12 @@ func (h *alertHandlers) updateIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.UpdateIncident(r.Context(), id, c)
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 func (h *alertHandlers) notifyStatus(w http.ResponseWriter, r *http.Request) {
 	res, err := h.b.NotifyStatus(r.Context())
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 var _ AlertsBackend = (*Client)(nil)

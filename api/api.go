@@ -251,6 +251,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write([]byte("\n"))
 }
 
+// reply answers a handler's result: the error's status, 204 for a nil
+// result, or v as JSON.
+func reply(w http.ResponseWriter, log *slog.Logger, v any, err error) {
+	if err != nil {
+		writeError(w, log, err)
+		return
+	}
+	if v == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 // errorBody is the JSON shape of every API error.
 type errorBody struct {
 	Error struct {

@@ -193,21 +193,9 @@ type userHandlers struct {
 	s *Server
 }
 
-func (h *userHandlers) reply(w http.ResponseWriter, v any, err error) {
-	if err != nil {
-		writeError(w, h.s.log, err)
-		return
-	}
-	if v == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
 func (h *userHandlers) users(w http.ResponseWriter, r *http.Request) {
 	res, err := h.b.Users(r.Context())
-	h.reply(w, res, err)
+	reply(w, h.s.log, res, err)
 }
 
 func (h *userHandlers) createUser(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +205,7 @@ func (h *userHandlers) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.CreateUser(r.Context(), req)
-	h.reply(w, res, err)
+	reply(w, h.s.log, res, err)
 }
 
 func (h *userHandlers) setRole(w http.ResponseWriter, r *http.Request) {
@@ -229,7 +217,7 @@ func (h *userHandlers) setRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.SetUserRole(r.Context(), r.PathValue("name"), req.Role)
-	h.reply(w, res, err)
+	reply(w, h.s.log, res, err)
 }
 
 func (h *userHandlers) setPassword(w http.ResponseWriter, r *http.Request) {
@@ -240,16 +228,16 @@ func (h *userHandlers) setPassword(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.s.log, err)
 		return
 	}
-	h.reply(w, nil, h.b.SetUserPassword(r.Context(), r.PathValue("name"), req.Password))
+	reply(w, h.s.log, nil, h.b.SetUserPassword(r.Context(), r.PathValue("name"), req.Password))
 }
 
 func (h *userHandlers) deleteUser(w http.ResponseWriter, r *http.Request) {
-	h.reply(w, nil, h.b.DeleteUser(r.Context(), r.PathValue("name")))
+	reply(w, h.s.log, nil, h.b.DeleteUser(r.Context(), r.PathValue("name")))
 }
 
 func (h *userHandlers) tokens(w http.ResponseWriter, r *http.Request) {
 	res, err := h.b.Tokens(r.Context())
-	h.reply(w, res, err)
+	reply(w, h.s.log, res, err)
 }
 
 func (h *userHandlers) createToken(w http.ResponseWriter, r *http.Request) {
@@ -259,11 +247,11 @@ func (h *userHandlers) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.CreateToken(r.Context(), req)
-	h.reply(w, res, err)
+	reply(w, h.s.log, res, err)
 }
 
 func (h *userHandlers) deleteToken(w http.ResponseWriter, r *http.Request) {
-	h.reply(w, nil, h.b.DeleteToken(r.Context(), r.PathValue("id")))
+	reply(w, h.s.log, nil, h.b.DeleteToken(r.Context(), r.PathValue("id")))
 }
 
 func (h *userHandlers) audit(w http.ResponseWriter, r *http.Request) {
@@ -296,7 +284,7 @@ func (h *userHandlers) audit(w http.ResponseWriter, r *http.Request) {
 		q.Limit = n
 	}
 	res, err := h.b.Audit(r.Context(), q)
-	h.reply(w, res, err)
+	reply(w, h.s.log, res, err)
 }
 
 var _ AuthBackend = (*Client)(nil)

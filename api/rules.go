@@ -109,26 +109,14 @@ type ruleHandlers struct {
 	log *slog.Logger
 }
 
-func (h *ruleHandlers) reply(w http.ResponseWriter, v any, err error) {
-	if err != nil {
-		writeError(w, h.log, err)
-		return
-	}
-	if v == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
 func (h *ruleHandlers) list(w http.ResponseWriter, r *http.Request) {
 	res, err := h.b.Rules(r.Context())
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 func (h *ruleHandlers) get(w http.ResponseWriter, r *http.Request) {
 	res, err := h.b.Rule(r.Context(), r.PathValue("id"))
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 func (h *ruleHandlers) put(w http.ResponseWriter, r *http.Request) {
@@ -138,11 +126,11 @@ func (h *ruleHandlers) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.PutRule(r.Context(), r.PathValue("id"), req)
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 func (h *ruleHandlers) delete(w http.ResponseWriter, r *http.Request) {
-	h.reply(w, nil, h.b.DeleteRule(r.Context(), r.PathValue("id")))
+	reply(w, h.log, nil, h.b.DeleteRule(r.Context(), r.PathValue("id")))
 }
 
 func (h *ruleHandlers) backtest(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +140,7 @@ func (h *ruleHandlers) backtest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.BacktestRule(r.Context(), req)
-	h.reply(w, res, err)
+	reply(w, h.log, res, err)
 }
 
 var _ RulesBackend = (*Client)(nil)
