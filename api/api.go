@@ -67,6 +67,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// OTLP serves POST /v1/traces on the API port too, when set.
 	OTLP http.Handler
+	// MCP serves the Model Context Protocol's streamable HTTP transport on
+	// /mcp, when set; it authenticates its own requests.
+	MCP http.Handler
 	// Metrics serves /metrics, when set.
 	Metrics http.Handler
 	// Auth authenticates requests and enforces each route's role. Nil
@@ -106,6 +109,9 @@ func NewServer(opts Options) *Server {
 	if opts.OTLP != nil {
 		s.mux.Handle("/v1/traces", opts.OTLP)
 	}
+	if opts.MCP != nil {
+		s.mux.Handle("/mcp", s.limit(opts.MCP))
+	}
 	s.handle("GET /api/v1/status", auth.RoleViewer, s.status)
 	s.handle("POST /api/v1/sql", auth.RoleViewer, s.sql)
 	s.handle("GET /api/v1/sql", auth.RoleViewer, s.sql)
@@ -130,6 +136,9 @@ func NewServer(opts Options) *Server {
 	}
 	if ab, ok := opts.Backend.(AlertsBackend); ok {
 		s.routeAlerts(ab)
+	}
+	if ab, ok := opts.Backend.(AgentAuditBackend); ok {
+		s.routeAgent(ab)
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, fmt.Errorf("%w: no API route %s %s", errNoRoute, r.Method, r.URL.Path))

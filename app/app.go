@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
+	"github.com/tracehound/tracehound/agent"
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
@@ -50,6 +51,7 @@ type Options struct {
 
 // App is one tracehound instance.
 type App struct {
+	agent *agent.Server
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store
@@ -147,6 +149,12 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	if cfg.Auth.Enabled {
 		so.Auth = a.auth
+	}
+	a.agent = agent.New(a, agent.Options{Version: Version, Logger: log, Audit: a.audit})
+	if cfg.Auth.Enabled {
+		so.MCP = a.agent.Handler(a.auth)
+	} else {
+		so.MCP = a.agent.Handler(nil)
 	}
 	a.api = api.NewServer(so)
 	if opts.Serve {

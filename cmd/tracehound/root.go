@@ -124,6 +124,7 @@ or try 'tracehound demo' for a worked example.`,
 		newAskCmd(g),
 		newAlertsCmd(g),
 		newIncidentsCmd(g),
+		newMCPCmd(g),
 	)
 	return root
 }
