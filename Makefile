@@ -12,7 +12,7 @@ FUZZTIME  ?= 2s
 # The data directory of `make demo` and `make ipdata`.
 DATA      ?= ./tracehound-data
 
-.PHONY: all setup build test bench bench-go bench-ingest demo ipdata ui lint fuzz clean
+.PHONY: all setup build test test-faults bench bench-go bench-ingest demo ipdata ui lint fuzz clean
 
 all: build
 
@@ -26,6 +26,14 @@ build:
 test: setup
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
+	@$(MAKE) --no-print-directory test-faults
+
+# The crash (kill -9 while ingesting), 3x overload and disk-full tests of
+# the real binary, about two minutes, loopback only; prints their figures.
+test-faults:
+	@log=$$(mktemp); TRACEHOUND_FAULT_TESTS=1 $(GO) test -count=1 -v -timeout 10m -run '^TestFault' ./cmd/tracehound/ >$$log 2>&1; rc=$$?; \
+	grep -E '^(--- |ok|FAIL|PASS)|^FIGURES|fault_test.go' $$log | grep -v '^    fault_test.go:[0-9]*: FIGURES'; \
+	[ $$rc -eq 0 ] || tail -50 $$log; rm -f $$log; exit $$rc
 
 # Go benchmarks of the hot paths, then the end-to-end ingest load test.
 bench: bench-go bench-ingest

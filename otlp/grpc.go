@@ -49,6 +49,9 @@ func (g *grpcService) Export(ctx context.Context, req ptraceotlp.ExportRequest) 
 			return resp, status.Error(codes.Unauthenticated, err.Error())
 		}
 	}
+	if r.saturated() {
+		return resp, r.grpcThrottle(store.ErrOverloaded)
+	}
 	if !r.acquire(ctx) {
 		return resp, r.grpcThrottle(errThrottled)
 	}

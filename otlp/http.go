@@ -54,6 +54,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
+	if r.saturated() {
+		r.throttle(w, mediaType, http.StatusServiceUnavailable, store.ErrOverloaded)
+		return
+	}
 	if !r.acquire(req.Context()) {
 		r.throttle(w, mediaType, http.StatusTooManyRequests, errThrottled)
 		return

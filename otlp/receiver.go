@@ -126,6 +126,18 @@ var (
 	errThrottled = errors.New("too many concurrent export requests")
 )
 
+// saturator is a Writer that can tell, before a body is read, that it
+// would refuse a write (store/duckdb's full queue).
+type saturator interface {
+	Saturated() bool
+}
+
+// saturated reports whether the writer's queue is full.
+func (r *Receiver) saturated() bool {
+	s, ok := r.writer.(saturator)
+	return ok && s.Saturated()
+}
+
 // acquire takes an in-flight slot, waiting briefly for one to free up.
 func (r *Receiver) acquire(ctx context.Context) bool {
 	select {

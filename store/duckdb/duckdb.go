@@ -245,7 +245,15 @@ func (s *Store) recover(ctx context.Context) error {
 	last := w.nextSeq - 1
 	s.acked.Store(last)
 	s.applied.Store(last)
-	w.release(last)
+	if replayed > 0 {
+		if err := s.checkpoint(ctx); err != nil {
+			s.log.Warn("checkpoint after recovery; the write-ahead log is kept", "err", err)
+		} else {
+			w.release(last)
+		}
+	} else {
+		w.release(last)
+	}
 	if replayed > 0 {
 		s.log.Info("recovered acknowledged spans from the write-ahead log", "spans", replayed)
 	}
@@ -446,10 +454,25 @@ func (s *Store) commit(batch []*pending) error {
 	close(s.appliedCh)
 	s.appliedCh = make(chan struct{})
 	s.appliedMu.Unlock()
-	if s.wal != nil {
-		s.wal.release(last)
+	if s.wal != nil && s.wal.releasable(last) {
+		// Release log segments only once the spans are in the database
+		// file: a commit lands in DuckDB's own log, which a full disk
+		// during a checkpoint can cost.
+		if err := s.checkpoint(context.Background()); err != nil {
+			s.log.Warn("checkpoint: the write-ahead log keeps the committed spans until the next one succeeds", "err", err)
+		} else {
+			s.wal.release(last)
+		}
 	}
 	return nil
+}
+
+// checkpoint writes DuckDB's log into the database file.
+func (s *Store) checkpoint(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	_, err := s.db.ExecContext(ctx, "CHECKPOINT")
+	return err
 }
 
 // failApply records a commit failure. The spans are safe in the log; new
@@ -463,8 +486,18 @@ func (s *Store) failApply(err error) {
 	s.appliedMu.Unlock()
 }
 
-// waitApplied returns when every Write acknowledged so far is in DuckDB.
+// staleBacklog is the backlog of acknowledged spans (about a second of
+// commits) beyond which reads stop waiting for it.
+const staleBacklog = 50_000
+
+// waitApplied returns when every Write acknowledged so far is in DuckDB,
+// so that a query sees the spans written before it. Under a backlog
+// (overload) it returns at once: the query then sees what is committed,
+// and the API stays responsive while ingest catches up.
 func (s *Store) waitApplied(ctx context.Context) error {
+	if s.queued.Load() > staleBacklog {
+		return nil
+	}
 	want := s.acked.Load()
 	for s.applied.Load() < want {
 		if errp := s.applyErr.Load(); errp != nil {
@@ -494,6 +527,11 @@ func (s *Store) waitApplied(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Saturated reports whether the write queue is full, so that a Write now
+// would be refused: the OTLP receiver then refuses an export before it
+// reads and decodes the body.
+func (s *Store) Saturated() bool { return s.queued.Load() >= s.maxQueued }
 
 // Query implements store.Querier.
 func (s *Store) Query(ctx context.Context, q string, opts store.QueryOptions, args ...any) (*store.Result, error) {
@@ -745,7 +783,7 @@ func (s *Store) Close() error {
 	<-s.logDone
 	<-s.applyDone
 	var errWAL error
-	if s.applyErr.Load() == nil {
+	if s.applyErr.Load() == nil && s.checkpoint(context.Background()) == nil {
 		errWAL = s.wal.closeApplied(s.applied.Load())
 	} else {
 		errWAL = s.wal.close()

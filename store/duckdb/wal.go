@@ -218,7 +218,16 @@ func (w *wal) appendRecords(recs [][]byte) (uint64, error) {
 	return first, nil
 }
 
+// releasable reports whether release(applied) would delete a segment.
+func (w *wal) releasable(applied uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.segments) > 1 && w.segments[1] <= applied+1
+}
+
 // release deletes the segments whose records are all at or below applied.
+// The caller makes sure those records are checkpointed into the database
+// file first: DuckDB's own log is not trusted with them on a full disk.
 func (w *wal) release(applied uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
