@@ -28,6 +28,7 @@ import (
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
+	"github.com/tracehound/tracehound/llm"
 	"github.com/tracehound/tracehound/otlp"
 	"github.com/tracehound/tracehound/span"
 	"github.com/tracehound/tracehound/sqlguard"
@@ -52,6 +53,7 @@ type Options struct {
 // App is one tracehound instance.
 type App struct {
 	agent *agent.Server
+	llm   *llm.Client // nil without an LLM configured
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store

@@ -42,12 +42,12 @@ func (a *App) Ask(ctx context.Context, q api.AskRequest) (*api.AskResult, error)
 	gq := &guardedQuerier{a: a, types: map[string][]string{}}
 	var ans *forensics.Answer
 	if q.SQLOnly {
-		ans, err = forensics.Prepare(q.Question, cat, now, forensics.CompileOptions{})
+		ans, err = forensics.PrepareLLM(ctx, q.Question, cat, now, a.translator(), forensics.CompileOptions{})
 		if err == nil {
 			err = gq.check(ans)
 		}
 	} else {
-		ans, err = forensics.AskWithOptions(ctx, gq, cat, q.Question, now, forensics.CompileOptions{})
+		ans, err = forensics.AskLLM(ctx, gq, cat, q.Question, now, a.translator(), forensics.CompileOptions{})
 	}
 	if err != nil {
 		return nil, err

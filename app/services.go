@@ -53,6 +53,9 @@ func (a *App) openServices() error {
 		hooks = contain.NewWebhooks(contain.WebhookConfig{URLs: a.cfg.Contain.Webhooks})
 	}
 	a.contain = contain.New(a.state, contain.Options{Now: a.now, Logger: a.log, Webhooks: hooks})
+	if a.llm, err = openLLM(a.cfg.LLM); err != nil {
+		return err
+	}
 	return a.openEngine()
 }
 

@@ -38,7 +38,26 @@ type Config struct {
 	Rules   Rules     `yaml:"rules"`
 	IPIntel IPIntel   `yaml:"ipintel"`
 	Contain Contain   `yaml:"contain"`
+	LLM     LLM       `yaml:"llm"`
 	Log     Log       `yaml:"log"`
+}
+
+// LLM configures the optional OpenAI-compatible chat-completions endpoint
+// (a hosted API, or a local Ollama, llama.cpp or vLLM server) that reads
+// forensic questions the grammar refuses and words investigation reports.
+// Without a base URL it is off, and tracehound's answers are complete
+// without it.
+type LLM struct {
+	// BaseURL is the server root or its /v1 path.
+	BaseURL string `yaml:"base_url"`
+	Model   string `yaml:"model"`
+	// APIKey, or APIKeyFile (preferred: the key stays out of the config);
+	// TRACEHOUND_LLM_API_KEY also sets it.
+	APIKey     string `yaml:"api_key"`
+	APIKeyFile string `yaml:"api_key_file"`
+	// Timeout bounds one completion (default 60s).
+	Timeout   Duration `yaml:"timeout"`
+	MaxTokens int      `yaml:"max_tokens"`
 }
 
 // Rules configures detection rules.
@@ -220,6 +239,10 @@ func (c *Config) applyEnv(env func(string) string) error {
 		"TRACEHOUND_LOG_LEVEL":            &c.Log.Level,
 		"TRACEHOUND_LOG_FORMAT":           &c.Log.Format,
 		"TRACEHOUND_INGEST_REQUIRE_TOKEN": &c.Ingest.RequireToken,
+		"TRACEHOUND_LLM_BASE_URL":         &c.LLM.BaseURL,
+		"TRACEHOUND_LLM_MODEL":            &c.LLM.Model,
+		"TRACEHOUND_LLM_API_KEY":          &c.LLM.APIKey,
+		"TRACEHOUND_LLM_API_KEY_FILE":     &c.LLM.APIKeyFile,
 	}
 	for name, dst := range str {
 		if v, ok := lookup(env, name); ok {

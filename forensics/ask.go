@@ -2,10 +2,8 @@ package forensics
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/tracehound/tracehound/sqlguard"
 	"github.com/tracehound/tracehound/store"
 )
 
@@ -59,23 +57,7 @@ func Prepare(question string, cat Catalog, now time.Time, opts CompileOptions) (
 	if err != nil {
 		return nil, err
 	}
-	opts.Now = now
-	c, err := Compile(ir, opts)
-	if err != nil {
-		return nil, err
-	}
-	a := &Answer{Question: question, IR: ir.String(), Interpretation: c.Interpretation, Args: c.Main.Args, Notes: c.Notes, parsed: ir, compiled: c}
-	if a.SQL, err = sqlguard.BindNow(c.Main.SQL, now); err != nil {
-		return nil, fmt.Errorf("bind now: %w", err)
-	}
-	if c.Timeline != nil {
-		tl := &Timeline{Bucket: c.Bucket, Args: c.Timeline.Args}
-		if tl.SQL, err = sqlguard.BindNow(c.Timeline.SQL, now); err != nil {
-			return nil, fmt.Errorf("bind now: %w", err)
-		}
-		a.Timeline = tl
-	}
-	return a, nil
+	return prepareIR(question, ir, now, opts)
 }
 
 // Ask answers a question over q: it parses the question against cat,
@@ -91,19 +73,8 @@ func AskWithOptions(ctx context.Context, q store.Querier, cat Catalog, question 
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	res, err := q.Query(ctx, a.SQL, store.QueryOptions{MaxRows: a.compiled.MaxRows, Timeout: DefaultTimeout}, a.Args...)
-	if err != nil {
-		return nil, fmt.Errorf("run %q: %w", question, err)
+	if err := a.run(ctx, q); err != nil {
+		return nil, err
 	}
-	a.Columns, a.Rows, a.Truncated = res.Columns, res.Rows, res.Truncated
-	if a.Timeline != nil {
-		res, err := q.Query(ctx, a.Timeline.SQL, store.QueryOptions{MaxRows: 10_000, Timeout: DefaultTimeout}, a.Timeline.Args...)
-		if err != nil {
-			return nil, fmt.Errorf("run the timeline of %q: %w", question, err)
-		}
-		a.Timeline.Columns, a.Timeline.Rows = res.Columns, res.Rows
-	}
-	a.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	return a, nil
 }

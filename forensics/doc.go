@@ -10,4 +10,8 @@
 // (a Catalog). Anything else is refused with "did you mean" suggestions.
 // Values reach SQL as positional arguments, or, for alert rules that are
 // stored as text, as quoted literals; never by pasting user text into SQL.
+//
+// Questions the grammar refuses may go to an optional LLM (PrepareLLM,
+// AskLLM), which writes the same IR as JSON: DecodeIR checks it against the
+// catalog, and the same compiler and guard apply. The LLM never writes SQL.
 package forensics
