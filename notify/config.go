@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -75,11 +76,13 @@ type Receiver struct {
 // SlackConfig posts to a Slack incoming webhook.
 type SlackConfig struct {
 	// WebhookURL is a secret: whoever has it can post to the channel.
-	WebhookURL   Secret `yaml:"webhook_url" json:"webhook_url"`
-	Channel      string `yaml:"channel" json:"channel,omitempty"`
-	Username     string `yaml:"username" json:"username,omitempty"`
-	IconEmoji    string `yaml:"icon_emoji" json:"icon_emoji,omitempty"`
-	SendResolved bool   `yaml:"send_resolved" json:"send_resolved"`
+	WebhookURL Secret `yaml:"webhook_url" json:"webhook_url"`
+	// WebhookURLFile names a file holding the webhook URL instead.
+	WebhookURLFile string `yaml:"webhook_url_file" json:"webhook_url_file,omitempty"`
+	Channel        string `yaml:"channel" json:"channel,omitempty"`
+	Username       string `yaml:"username" json:"username,omitempty"`
+	IconEmoji      string `yaml:"icon_emoji" json:"icon_emoji,omitempty"`
+	SendResolved   bool   `yaml:"send_resolved" json:"send_resolved"`
 	// MaxAlerts caps the alerts listed in one message (default 5); the
 	// rest are counted.
 	MaxAlerts int `yaml:"max_alerts" json:"max_alerts,omitempty"`
@@ -87,10 +90,14 @@ type SlackConfig struct {
 
 // WebhookConfig posts the Alertmanager v4 webhook payload.
 type WebhookConfig struct {
-	URL          Secret     `yaml:"url" json:"url"`
-	SendResolved bool       `yaml:"send_resolved" json:"send_resolved"`
-	BearerToken  Secret     `yaml:"bearer_token" json:"bearer_token,omitempty"`
-	BasicAuth    *BasicAuth `yaml:"basic_auth" json:"basic_auth,omitempty"`
+	URL Secret `yaml:"url" json:"url"`
+	// URLFile names a file holding the URL instead.
+	URLFile      string `yaml:"url_file" json:"url_file,omitempty"`
+	SendResolved bool   `yaml:"send_resolved" json:"send_resolved"`
+	BearerToken  Secret `yaml:"bearer_token" json:"bearer_token,omitempty"`
+	// BearerTokenFile names a file holding the bearer token instead.
+	BearerTokenFile string     `yaml:"bearer_token_file" json:"bearer_token_file,omitempty"`
+	BasicAuth       *BasicAuth `yaml:"basic_auth" json:"basic_auth,omitempty"`
 	// MaxAlerts caps the alerts in one payload (0: no cap); the rest are
 	// counted in truncatedAlerts.
 	MaxAlerts int `yaml:"max_alerts" json:"max_alerts,omitempty"`
@@ -100,6 +107,8 @@ type WebhookConfig struct {
 type BasicAuth struct {
 	Username string `yaml:"username" json:"username"`
 	Password Secret `yaml:"password" json:"password"`
+	// PasswordFile names a file holding the password instead.
+	PasswordFile string `yaml:"password_file" json:"password_file,omitempty"`
 }
 
 // EmailConfig sends mail through an SMTP server, with STARTTLS when the
@@ -112,6 +121,8 @@ type EmailConfig struct {
 	Smarthost    string `yaml:"smarthost" json:"smarthost"`
 	AuthUsername string `yaml:"auth_username" json:"auth_username,omitempty"`
 	AuthPassword Secret `yaml:"auth_password" json:"auth_password,omitempty"`
+	// AuthPasswordFile names a file holding the password instead.
+	AuthPasswordFile string `yaml:"auth_password_file" json:"auth_password_file,omitempty"`
 	// RequireTLS refuses to send when the server does not offer STARTTLS.
 	RequireTLS   bool `yaml:"require_tls" json:"require_tls,omitempty"`
 	SendResolved bool `yaml:"send_resolved" json:"send_resolved"`
@@ -188,6 +199,9 @@ func ParseConfig(data []byte) (Config, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("notify config: %w", err)
+	}
+	if err := readSecretFiles(&c); err != nil {
 		return Config{}, fmt.Errorf("notify config: %w", err)
 	}
 	if _, err := compile(c); err != nil {
@@ -355,6 +369,88 @@ func checkReceiver(r *Receiver) error {
 		}
 	}
 	return nil
+}
+
+// readSecretFiles fills each secret from its *_file option: a file keeps
+// the secret out of the configuration (a mounted Kubernetes or Docker
+// secret, say). Setting both a secret and its file is an error; errors
+// name the file, never its contents.
+func readSecretFiles(c *Config) error {
+	for _, r := range c.Receivers {
+		if r == nil {
+			continue
+		}
+		for _, s := range r.SlackConfigs {
+			if s != nil {
+				if err := readSecretFile(&s.WebhookURL, s.WebhookURLFile, "slack_configs: webhook_url"); err != nil {
+					return err
+				}
+			}
+		}
+		for _, w := range r.WebhookConfigs {
+			if w == nil {
+				continue
+			}
+			if err := readSecretFile(&w.URL, w.URLFile, "webhook_configs: url"); err != nil {
+				return err
+			}
+			if err := readSecretFile(&w.BearerToken, w.BearerTokenFile, "webhook_configs: bearer_token"); err != nil {
+				return err
+			}
+			if w.BasicAuth != nil {
+				if err := readSecretFile(&w.BasicAuth.Password, w.BasicAuth.PasswordFile, "webhook_configs: basic_auth password"); err != nil {
+					return err
+				}
+			}
+		}
+		for _, e := range r.EmailConfigs {
+			if e != nil {
+				if err := readSecretFile(&e.AuthPassword, e.AuthPasswordFile, "email_configs: auth_password"); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func readSecretFile(dst *Secret, file, what string) error {
+	if file == "" {
+		return nil
+	}
+	if *dst != "" {
+		return fmt.Errorf("%s: set the value or its _file, not both", what)
+	}
+	b, err := readSmallFile(file, 64<<10)
+	if err != nil {
+		return fmt.Errorf("%s_file: %w", what, err)
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return fmt.Errorf("%s_file %s is empty", what, file)
+	}
+	*dst = Secret(v)
+	return nil
+}
+
+// readSmallFile reads a regular file of at most limit bytes.
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return io.ReadAll(io.LimitReader(f, limit))
 }
 
 // checkURL accepts absolute http(s) URLs. Its error never holds the URL,

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,4 +89,48 @@ func FuzzParseMatcher(f *testing.F) {
 		}
 		m.matches(map[string]string{m.name: m.value})
 	})
+}
+
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, v string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	url := write("slack", "https://hooks.example/T0/B0/file-secret\n")
+	tok := write("token", "tok-from-file\n")
+	pw := write("pw", "smtp-pass")
+	empty := write("empty", "\n")
+	cfg, err := ParseConfig([]byte(`route: {receiver: a}
+receivers:
+- name: a
+  slack_configs: [{webhook_url_file: ` + url + `}]
+  webhook_configs: [{url: 'https://x.example/hook', bearer_token_file: ` + tok + `}]
+  email_configs: [{to: [x@y], from: a@b, smarthost: 'mail:587', auth_username: u, auth_password_file: ` + pw + `}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Receivers[0]
+	if r.SlackConfigs[0].WebhookURL != "https://hooks.example/T0/B0/file-secret" || r.WebhookConfigs[0].BearerToken != "tok-from-file" || r.EmailConfigs[0].AuthPassword != "smtp-pass" {
+		t.Errorf("secrets from files = %q %q %q", string(r.SlackConfigs[0].WebhookURL), string(r.WebhookConfigs[0].BearerToken), string(r.EmailConfigs[0].AuthPassword))
+	}
+	b, _ := json.Marshal(cfg)
+	if strings.Contains(string(b), "file-secret") || strings.Contains(string(b), "tok-from-file") || strings.Contains(string(b), "smtp-pass") {
+		t.Errorf("a secret read from a file shows in the config's JSON: %s", b)
+	}
+	for name, c := range map[string]struct{ yaml, want string }{
+		"both":    {"slack_configs: [{webhook_url: 'https://x', webhook_url_file: " + url + "}]", "not both"},
+		"missing": {"slack_configs: [{webhook_url_file: " + filepath.Join(dir, "nope") + "}]", "no such file"},
+		"empty":   {"webhook_configs: [{url_file: " + empty + "}]", "is empty"},
+		"dir":     {"webhook_configs: [{url: 'https://x', bearer_token_file: " + dir + "}]", "not a regular file"},
+	} {
+		_, err := ParseConfig([]byte("route: {receiver: a}\nreceivers:\n- name: a\n  " + c.yaml + "\n"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: ParseConfig = %v, want %q", name, err, c.want)
+		}
+	}
 }
