@@ -30,6 +30,9 @@ type BacktestOptions struct {
 	// Progress, when set, is called after each query with the evaluations
 	// done so far and the total.
 	Progress func(done, total int)
+	// Rewrite, when set, gives the SQL the rule is replayed with (the
+	// exclusions a dry run compares); it is called once.
+	Rewrite Rewriter
 }
 
 // Firing is one alert instance that fired during a backtest.
@@ -105,6 +108,10 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 	if len(steps) > 1_000_000 {
 		return BacktestResult{}, fmt.Errorf("backtest rule %q: %d steps is too many; use a longer step or a shorter range", rule.ID, len(steps))
 	}
+	q, replayed, err := rewrite(q, &rule, opts.Rewrite)
+	if err != nil {
+		return BacktestResult{}, err
+	}
 	res := BacktestResult{RuleID: rule.ID, From: opts.From, To: opts.To, Step: opts.Step, IncidentStart: opts.IncidentStart, Firings: []Firing{}, PerDay: []DayCount{}}
 	m := newMachine(&rule)
 	firingIdx := map[string]int{}
@@ -147,7 +154,7 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 		m.markSent(alerts)
 		return nil
 	}
-	batched, queries, reason, err := replay(ctx, q, &rule, steps, opts, step)
+	batched, queries, reason, err := replay(ctx, q, replayed, steps, opts, step)
 	res.Batched, res.Queries, res.FallbackReason = batched, queries, reason
 	if err != nil {
 		return res, fmt.Errorf("backtest rule %q: %w", rule.ID, err)

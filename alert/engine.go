@@ -74,6 +74,10 @@ type Options struct {
 	MaxCatchUp int
 	// Concurrency caps the evaluations running at once; default 4.
 	Concurrency int
+	// Rewrite, when set, gives the SQL each evaluation of a SQL rule runs
+	// with (exclusions filter the rows a rule reads); a failure fails the
+	// evaluation.
+	Rewrite Rewriter
 }
 
 // Engine schedules rules, evaluates them and delivers their alerts.
@@ -443,7 +447,11 @@ func (e *Engine) rows(ctx context.Context, r *Rule, ts time.Time) ([]Row, error)
 	if timeout <= 0 {
 		timeout = min(r.Interval, time.Minute)
 	}
-	return evalSQL(ctx, e.opts.Querier, r, ts.Add(-e.opts.QueryOffset), timeout)
+	q, rr, err := rewrite(e.opts.Querier, r, e.opts.Rewrite)
+	if err != nil {
+		return nil, err
+	}
+	return evalSQL(ctx, q, rr, ts.Add(-e.opts.QueryOffset), timeout)
 }
 
 // deliver hands alerts to the sink and reports whether they reached it.

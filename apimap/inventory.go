@@ -148,7 +148,7 @@ func Build(ctx context.Context, q store.Querier, opts BuildOptions) (*Inventory,
 // Services returns the services with HTTP server spans in the store,
 // sorted.
 func Services(ctx context.Context, q store.Querier) ([]string, error) {
-	res, err := q.Query(ctx, servicesSQL, store.QueryOptions{})
+	res, err := q.Query(ctx, sqlFor(q, "services.sql", servicesSQL), store.QueryOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
@@ -163,7 +163,7 @@ func Services(ctx context.Context, q store.Querier) ([]string, error) {
 // queryObservations returns the window's request shapes and, in the same
 // order, their keys.
 func queryObservations(ctx context.Context, q store.Querier, since, until time.Time, service string) ([]Observation, []uint64, error) {
-	res, err := q.Query(ctx, observationsSQL, store.QueryOptions{}, since, until, service, service)
+	res, err := q.Query(ctx, sqlFor(q, "observations.sql", observationsSQL), store.QueryOptions{}, since, until, service, service)
 	if err != nil {
 		return nil, nil, fmt.Errorf("build inventory: observations: %w", err)
 	}
@@ -290,7 +290,7 @@ func (b *builder) unrouted(i int) bool {
 }
 
 func (b *builder) queryStats(ctx context.Context, q store.Querier, keys []uint64, eps []int32, since, until time.Time) error {
-	res, err := q.Query(ctx, statsSQL, store.QueryOptions{}, keys, eps, since, until)
+	res, err := q.Query(ctx, sqlFor(q, "stats.sql", statsSQL), store.QueryOptions{}, keys, eps, since, until)
 	if err != nil {
 		return fmt.Errorf("build inventory: endpoint statistics: %w", err)
 	}
@@ -335,7 +335,7 @@ func (b *builder) queryStats(ctx context.Context, q store.Querier, keys []uint64
 func nsToMS(ns float64) float64 { return math.Round(ns/1e3) / 1e3 }
 
 func (b *builder) queryBreakdown(ctx context.Context, q store.Querier, keys []uint64, eps []int32, since, until time.Time) error {
-	res, err := q.Query(ctx, breakdownSQL, store.QueryOptions{}, keys, eps, since, until, maxStatusCodes, topCallers)
+	res, err := q.Query(ctx, sqlFor(q, "breakdown.sql", breakdownSQL), store.QueryOptions{}, keys, eps, since, until, maxStatusCodes, topCallers)
 	if err != nil {
 		return fmt.Errorf("build inventory: callers and status codes: %w", err)
 	}
@@ -409,7 +409,7 @@ func (c paramCounts) schemaType() (typ, format string) {
 }
 
 func (b *builder) queryParams(ctx context.Context, q store.Querier, keys []uint64, eps []int32, since, until time.Time) error {
-	res, err := q.Query(ctx, paramsSQL, store.QueryOptions{}, keys, eps, since, until, maxQueryParams)
+	res, err := q.Query(ctx, sqlFor(q, "params.sql", paramsSQL), store.QueryOptions{}, keys, eps, since, until, maxQueryParams)
 	if err != nil {
 		return fmt.Errorf("build inventory: query parameters: %w", err)
 	}

@@ -25,6 +25,25 @@ var (
 	servicesSQL     = sqlQuery("services.sql")
 )
 
+// Dialect is implemented by a store whose SQL dialect cannot run one of
+// the inventory's queries as written (the ClickHouse store: they use
+// DuckDB's unnest, QUALIFY and GROUPING SETS). It returns its own version,
+// with the same arguments and columns, for a query file's name.
+type Dialect interface {
+	APIMapQuery(name string) (string, bool)
+}
+
+// sqlFor returns the query the store runs for the named file: its own
+// version, when it has one, or def.
+func sqlFor(q store.Querier, name, def string) string {
+	if d, ok := q.(Dialect); ok {
+		if s, ok := d.APIMapQuery(name); ok {
+			return s
+		}
+	}
+	return def
+}
+
 // sqlFragment returns an embedded SQL expression without its comment
 // lines, ready to splice into a query.
 func sqlFragment(name string) string {

@@ -32,10 +32,13 @@ type Token struct {
 	Hash string
 	Role string
 	// User is the account the token acts for; empty for a service token.
-	User       string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time // zero: never
-	LastUsedAt time.Time // zero: never used
+	User string
+	// Application is the application whose ingest key this is: spans sent
+	// with it are tagged with the application's name. Empty otherwise.
+	Application string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // zero: never
+	LastUsedAt  time.Time // zero: never used
 }
 
 // Session is a signed-in browser session. Only a hash of its id is stored.

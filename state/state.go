@@ -20,6 +20,8 @@ type Store interface {
 	NotifyLogStore
 	IPStore
 	RuleStore
+	ApplicationStore
+	ExclusionStore
 	// Setting returns the value stored under key, or ErrNotFound.
 	Setting(ctx context.Context, key string) (string, error)
 	// SetSetting stores value under key, replacing any previous value.

@@ -98,8 +98,8 @@ func (s *Store) CreateToken(ctx context.Context, t state.Token) error {
 	if t.User != "" {
 		user = sql.NullString{String: t.User, Valid: true}
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (id, name, hash, role, user_name, created_at, expires_at, last_used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, t.Hash, t.Role, user, formatTime(t.CreatedAt), nullTime(t.ExpiresAt), nullTime(t.LastUsedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (id, name, hash, role, user_name, application, created_at, expires_at, last_used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, t.Hash, t.Role, user, t.Application, formatTime(t.CreatedAt), nullTime(t.ExpiresAt), nullTime(t.LastUsedAt))
 	if isConstraint(err) {
 		return fmt.Errorf("token %q: %w", t.ID, state.ErrExists)
 	}
@@ -109,13 +109,13 @@ func (s *Store) CreateToken(ctx context.Context, t state.Token) error {
 	return nil
 }
 
-const tokenColumns = `id, name, hash, role, coalesce(user_name, ''), created_at, expires_at, last_used_at`
+const tokenColumns = `id, name, hash, role, coalesce(user_name, ''), application, created_at, expires_at, last_used_at`
 
 func scanToken(row interface{ Scan(...any) error }) (state.Token, error) {
 	var t state.Token
 	var created string
 	var expires, used sql.NullString
-	if err := row.Scan(&t.ID, &t.Name, &t.Hash, &t.Role, &t.User, &created, &expires, &used); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.Hash, &t.Role, &t.User, &t.Application, &created, &expires, &used); err != nil {
 		return t, err
 	}
 	var err error

@@ -20,6 +20,25 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// opener opens stores on one new database file.
+func opener(t *testing.T) statetest.Opener {
+	path := filepath.Join(t.TempDir(), "state.db")
+	return func(t *testing.T) state.Store {
+		s, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+// TestReplicas runs the concurrent-writer suite on two handles of one file:
+// writes that read first take the write lock at BEGIN (_txlock=immediate),
+// so none is lost to SQLITE_BUSY.
+func TestReplicas(t *testing.T) {
+	statetest.RunReplicas(t, opener)
+}
+
 func TestReopenKeepsSettingsAndMigrations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	ctx := context.Background()
