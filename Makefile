@@ -12,7 +12,7 @@ FUZZTIME  ?= 2s
 # The data directory of `make demo` and `make ipdata`.
 DATA      ?= ./tracehound-data
 
-.PHONY: all setup build test test-faults bench bench-go bench-ingest demo ipdata ui lint fuzz clean
+.PHONY: all setup build test test-faults test-ui bench bench-go bench-ingest demo ipdata ui lint fuzz clean
 
 all: build
 
@@ -27,6 +27,7 @@ test: setup
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 	@$(MAKE) --no-print-directory test-faults
+	@$(MAKE) --no-print-directory test-ui
 
 # The crash (kill -9 while ingesting), 3x overload and disk-full tests of
 # the real binary, about two minutes, loopback only; prints their figures.
@@ -50,7 +51,9 @@ bench-go:
 bench-ingest: build
 	$(GO) run ./internal/loadgen -server $(BIN) -duration $${DURATION:-60s}
 
-demo: build ipdata
+demo: ipdata
+	@$(MAKE) --no-print-directory ui || echo "make demo: WARNING: could not build the web UI (needs npm); the binary serves a placeholder page, the CLI and API work" >&2
+	@$(MAKE) --no-print-directory build
 	$(BIN) demo --data $(DATA)
 
 # Offline IP range tables (ASN and country, CC BY 4.0) into $(DATA)/ipdata,
@@ -59,9 +62,17 @@ demo: build ipdata
 ipdata:
 	@ipintel/data/fetch.sh $(DATA)/ipdata || echo "make ipdata: WARNING: could not fetch the IP range tables (needs npm and network); IP enrichment falls back to the embedded data-center ASN set" >&2
 
-# The web UI arrives with M9; until then the API is the interface.
+# The web UI (web/ui) builds into web/dist, which the binary embeds;
+# without it the binary serves a placeholder page that says to run this.
 ui:
-	@echo "no web UI yet"
+	cd web/ui && npm ci --no-audit --no-fund && npm run build
+
+# UI unit tests (Vitest), then browser tests against a real seeded server
+# (Debian chromium through playwright-core); screenshots of every page go
+# to web/ui/e2e/screenshots (E2E_SCREENSHOTS).
+test-ui: ui
+	cd web/ui && npm test
+	web/ui/e2e/run.sh
 
 lint:
 	$(GO) vet ./...

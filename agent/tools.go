@@ -43,6 +43,15 @@ func (s *Server) addTools() {
 	if b, ok := s.b.(api.IPBackend); ok {
 		s.addIPTools(b)
 	}
+	if b, ok := s.b.(api.InvestigateBackend); ok {
+		s.addInvestigateTools(b)
+	}
+	if b, ok := s.b.(api.ReportBackend); ok {
+		s.addReportTools(b)
+	}
+	if b, ok := s.b.(api.ExclusionsBackend); ok {
+		s.addExclusionTools(b)
+	}
 	if b, ok := s.b.(api.RulesBackend); ok {
 		add(s, &mcp.Tool{Name: "backtest_rule", Title: "Backtest an alert rule",
 			Description: "Replay a loaded rule (rule_id) or a draft rule (body: the YAML of one rule) over history through the real alert state machine: when it would have fired, for which labels, notifications per day and the detection gap to incident_start.",
@@ -144,15 +153,22 @@ type EndpointOutput struct {
 
 // endpointOutput carries e's JSON form.
 func endpointOutput(e apimap.Endpoint) (EndpointOutput, error) {
-	b, err := json.Marshal(e)
+	m, err := asMap(e)
+	return EndpointOutput{Endpoint: m}, err
+}
+
+// asMap is v's JSON form as a map, for outputs whose Go types the schema
+// inference cannot describe (maps with integer keys, any values).
+func asMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return EndpointOutput{}, err
+		return nil, err
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		return EndpointOutput{}, err
+		return nil, err
 	}
-	return EndpointOutput{Endpoint: m}, nil
+	return m, nil
 }
 
 func (s *Server) addMapTools(b api.MapBackend) {

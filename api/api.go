@@ -80,6 +80,10 @@ type Options struct {
 	SecureCookies bool
 	// RateLimit bounds each client address's requests to /api/.
 	RateLimit RateLimit
+	// UI serves the web UI on every path no other route claims (web.Handler
+	// answers GET and HEAD, and 405 otherwise), when set. /api/ paths
+	// never reach it: unknown API routes stay JSON 404s.
+	UI http.Handler
 }
 
 // NewServer returns the API handler. It reports not ready until SetReady.
@@ -140,9 +144,29 @@ func NewServer(opts Options) *Server {
 	if ab, ok := opts.Backend.(AgentAuditBackend); ok {
 		s.routeAgent(ab)
 	}
+	if ab, ok := opts.Backend.(ApplicationsBackend); ok {
+		s.routeApplications(ab)
+	}
+	if ib, ok := opts.Backend.(InvestigateBackend); ok {
+		s.routeInvestigate(ib)
+	}
+	if rb, ok := opts.Backend.(ReportBackend); ok {
+		s.routeReports(rb)
+	}
+	if eb, ok := opts.Backend.(ExclusionsBackend); ok {
+		s.routeExclusions(eb)
+	}
+	if sb, ok := opts.Backend.(SilencesBackend); ok {
+		s.routeSilences(sb)
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, fmt.Errorf("%w: no API route %s %s", errNoRoute, r.Method, r.URL.Path))
 	})
+	if opts.UI != nil {
+		// "/" rather than "GET /": a method-specific catch-all would
+		// conflict with the method-less /api/ and /v1/traces patterns.
+		s.mux.Handle("/", opts.UI)
+	}
 	return s
 }
 
@@ -325,6 +349,10 @@ func classify(err error) (int, string, bool) {
 		return http.StatusServiceUnavailable, CodeOverloaded, true
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, CodeTimeout, true
+	case errors.Is(err, context.Canceled):
+		// The client went away (a page changing its filters): not a
+		// server error, and nobody reads the answer.
+		return 499, "canceled", true
 	}
 	return http.StatusInternalServerError, CodeInternal, false
 }

@@ -200,6 +200,9 @@ func TestAPIMapDataVault(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("Backfill: %v", err)
 	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.RegisterSpec(ctx, api.SpecUpload{Service: scenario.ServiceName, Raw: scenario.DataVaultSpec()}); err != nil {
 		t.Fatalf("RegisterSpec(DataVault) = %v", err)
 	}

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -33,9 +32,9 @@ import (
 	"github.com/tracehound/tracehound/span"
 	"github.com/tracehound/tracehound/sqlguard"
 	"github.com/tracehound/tracehound/state"
-	"github.com/tracehound/tracehound/state/sqlite"
 	"github.com/tracehound/tracehound/store"
 	"github.com/tracehound/tracehound/store/duckdb"
+	"github.com/tracehound/tracehound/web"
 )
 
 // Version is the build's version, set by the linker.
@@ -54,6 +53,7 @@ type Options struct {
 type App struct {
 	agent *agent.Server
 	llm   *llm.Client // nil without an LLM configured
+	facts factsCache  // endpoint facts for investigations
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store
@@ -102,7 +102,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "state.db"))
+	st, err := openState(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +118,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		HashKey:       hashKey,
 		RedactParams:  cfg.Ingest.RedactParams,
 	})
-	spans, err := duckdb.Open(ctx, filepath.Join(cfg.Data, "traces.duckdb"), duckdb.Options{
-		MaxQueuedSpans: cfg.Ingest.MaxQueuedSpans,
-		Logger:         log,
-		Metrics:        newStoreMetrics(a.reg),
-	})
+	spans, err := openSpans(ctx, cfg, log, newStoreMetrics(a.reg))
 	if err != nil {
 		return nil, err
 	}
@@ -137,14 +133,13 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Logger:       log,
 		Metrics:      otlp.NewMetrics(a.reg),
 	}
-	if a.ingestAuth {
-		ro.Authorize = a.authorizeIngest
-	}
+	ro.Authorize = a.authorizeIngest
 	a.receiver = otlp.NewReceiver(ro)
 	so := api.Options{
 		Backend:       a,
 		Logger:        log,
 		OTLP:          a.receiver,
+		UI:            web.Handler(),
 		Metrics:       promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
 		SecureCookies: cfg.Auth.SecureCookies,
 		RateLimit:     api.RateLimit{Rate: cfg.Auth.RateLimit, Burst: cfg.Auth.RateBurst},
@@ -340,8 +335,8 @@ func serveHTTP(srv *http.Server, ln net.Listener) error {
 // retentionLoop deletes spans older than the retention period at start
 // and then hourly.
 func (a *App) retentionLoop(ctx context.Context) {
-	if a.cfg.Retention <= 0 {
-		return
+	if a.cfg.Retention <= 0 || a.cfg.Store.Mode == "otel" || a.cfg.Store.Mode == "signoz" {
+		return // compat stores are read-only: their owner keeps the TTL
 	}
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()

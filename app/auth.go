@@ -54,19 +54,26 @@ func ingestTokenRequired(c config.Config) bool {
 	return !isLoopback(c.OTLPHTTP) || !isLoopback(c.OTLPGRPC) || (!isLoopback(c.Listen))
 }
 
-// authorizeIngest admits an OTLP export carrying an ingest (or admin) token.
-func (a *App) authorizeIngest(ctx context.Context, token string) error {
+// authorizeIngest admits an OTLP export and names the application whose
+// ingest key sent it. With ingest.require_token an ingest (or admin) token
+// is required; without, an export may come without one, but a token it
+// does carry must be valid, so that an application's key always tags its
+// spans.
+func (a *App) authorizeIngest(ctx context.Context, token string) (string, error) {
 	if token == "" {
-		return errors.New("this tracehound requires an ingest token: send \"Authorization: Bearer th_…\" (an admin creates one with: tracehound tokens create --service --role ingest NAME)")
+		if a.ingestAuth {
+			return "", errors.New("this tracehound requires an ingest token: send \"Authorization: Bearer th_…\" (an admin creates one with: tracehound apps create NAME, or tracehound tokens create --service --role ingest NAME)")
+		}
+		return "", nil
 	}
 	p, err := a.auth.TokenPrincipal(ctx, token)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !p.Role.Allows(auth.RoleIngest) {
-		return fmt.Errorf("token %s has the %s role; exports need an ingest token", p.TokenID, p.Role)
+		return "", fmt.Errorf("token %s has the %s role; exports need an ingest token", p.TokenID, p.Role)
 	}
-	return nil
+	return p.Application, nil
 }
 
 // bootstrapAuth runs when a server starts: on the first run it creates

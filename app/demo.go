@@ -60,6 +60,11 @@ func (a *App) SeedScenario(ctx context.Context, o SeedOptions) (scenario.Summary
 	if err != nil {
 		return sum, fmt.Errorf("seed scenario %s: %w", o.Scenario, err)
 	}
+	// Everything is acknowledged; wait until it is all queryable before the
+	// first snapshot and the guide.
+	if err := a.Sync(ctx); err != nil {
+		return sum, fmt.Errorf("commit the seeded spans: %w", err)
+	}
 	// Register the service's documented API as a user would, so the API map
 	// tells documented from shadow endpoints with no flag, and take the
 	// first inventory snapshot now that the traffic is in.

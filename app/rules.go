@@ -19,6 +19,7 @@ import (
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
+	"github.com/tracehound/tracehound/exclude"
 	"github.com/tracehound/tracehound/state"
 	"github.com/tracehound/tracehound/store"
 )
@@ -34,11 +35,13 @@ type loadedRule struct {
 	enabled bool
 }
 
-// rulesState holds the engine and the rules it was given.
+// rulesState holds the engine, the rules it was given and the
+// exclusions that filter them.
 type rulesState struct {
 	engine *alert.Engine
 	mu     sync.Mutex
 	loaded []loadedRule
+	excl   exclusionState
 }
 
 // openEngine builds the alert engine over the trace store; the server runs
@@ -53,6 +56,7 @@ func (a *App) openEngine() error {
 		Registerer:  a.reg,
 		Now:         a.now,
 		QueryOffset: time.Duration(a.cfg.Rules.QueryOffset),
+		Rewrite:     a.rewriteRule,
 	})
 	if err != nil {
 		return err
@@ -144,15 +148,17 @@ func (a *App) reloadRules(ctx context.Context) error {
 }
 
 // Deliver implements alert.Sink: every alert is recorded for triage
-// (shadow ones too, hidden from default lists), active ones go to the
-// notification receivers, and the client addresses of newly firing
-// alerts are enriched in the background.
+// (shadow ones too, hidden from default lists), active ones that no
+// silence mutes go to the notification receivers, the client addresses of
+// newly firing alerts are enriched in the background, and shadow
+// exclusions record the newly firing alerts they would have suppressed.
 func (a *App) Deliver(ctx context.Context, alerts []alert.Alert) error {
 	err := a.triage.Record(ctx, alerts)
-	if serr := a.notifier.Send(ctx, alerts); serr != nil {
+	if serr := a.notifier.Send(ctx, a.unsilenced(ctx, alerts)); serr != nil {
 		err = errors.Join(err, serr)
 	}
 	a.enrichAlertIPs(alerts)
+	a.checkShadowExclusions(alerts)
 	return err
 }
 
@@ -401,6 +407,15 @@ func (a *App) BacktestRule(ctx context.Context, req api.BacktestRequest) (*api.B
 	}
 	if window/step > 100_000 {
 		return nil, fmt.Errorf("%w: %s at %s steps is more than 100,000 evaluations; use a longer step or a shorter window", api.ErrBadRequest, config.Duration(window), config.Duration(step))
+	}
+	// The rule is replayed as it runs: with the active exclusions that
+	// cover it.
+	excl, err := a.liveExclusions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p := excl.predicateFor(rule.ID, opts.To); p.SQL != "" {
+		opts.Rewrite = func(r *alert.Rule) (string, []any, error) { return exclude.Rewrite(r.SQL, p) }
 	}
 	res, err := alert.Backtest(ctx, a.store, rule, opts)
 	if err != nil {

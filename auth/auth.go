@@ -94,6 +94,8 @@ type Principal struct {
 	TokenID string `json:"token_id,omitempty"`
 	// User is the account a token acts for, or the session's user.
 	User string `json:"user,omitempty"`
+	// Application is set for an application's ingest key.
+	Application string `json:"application,omitempty"`
 	// Session is set when the credential is a browser session cookie, so
 	// unsafe methods must carry the CSRF token.
 	Session bool   `json:"-"`

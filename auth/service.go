@@ -112,7 +112,7 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (Principal,
 			return Principal{}, err
 		}
 	}
-	return Principal{Kind: "token", Name: t.Name, Role: Role(t.Role), TokenID: t.ID, User: t.User}, nil
+	return Principal{Kind: "token", Name: t.Name, Role: Role(t.Role), TokenID: t.ID, User: t.User, Application: t.Application}, nil
 }
 
 func (s *Service) sessionPrincipal(ctx context.Context, secret string) (Principal, error) {
@@ -394,17 +394,19 @@ func (s *Service) keepAnAdmin(ctx context.Context, leaving string) error {
 
 // TokenInfo is a token as the API shows it: never the secret or its hash.
 type TokenInfo struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Role       Role      `json:"role"`
-	User       string    `json:"user,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	ExpiresAt  time.Time `json:"expires_at,omitzero"`
-	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	User string `json:"user,omitempty"`
+	// Application is set on an application's ingest key.
+	Application string    `json:"application,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
 }
 
 func tokenInfo(t state.Token) TokenInfo {
-	return TokenInfo{ID: t.ID, Name: t.Name, Role: Role(t.Role), User: t.User, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt}
+	return TokenInfo{ID: t.ID, Name: t.Name, Role: Role(t.Role), User: t.User, Application: t.Application, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt}
 }
 
 // Tokens lists the tokens: all of them for an admin, a user's own
@@ -432,6 +434,9 @@ type TokenRequest struct {
 	// Service issues a token that acts for no user (a collector, a CI
 	// job); only admins issue them, and they outlive user deletion.
 	Service bool `json:"service"`
+	// Application makes the token an application's ingest key: an ingest
+	// service token whose spans are tagged with the application's name.
+	Application string `json:"application,omitempty"`
 }
 
 // CreateToken issues an API token and returns its secret, shown once. A
@@ -458,9 +463,12 @@ func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (TokenInfo,
 	if ttl < 0 {
 		return TokenInfo{}, "", fmt.Errorf("%w: a token's lifetime must be positive", ErrInvalid)
 	}
+	if req.Application != "" && (!req.Service || role != RoleIngest) {
+		return TokenInfo{}, "", fmt.Errorf("%w: an application's key is an ingest service token", ErrInvalid)
+	}
 	now := s.now()
 	secret := NewSecret(TokenPrefix)
-	t := state.Token{ID: "tok_" + NewSecret("")[:12], Name: name, Hash: HashSecret(secret), Role: string(role), CreatedAt: now}
+	t := state.Token{ID: "tok_" + NewSecret("")[:12], Name: name, Hash: HashSecret(secret), Role: string(role), Application: req.Application, CreatedAt: now}
 	if !req.Service {
 		t.User = p.User
 		if t.User == "" {

@@ -39,7 +39,41 @@ type Config struct {
 	IPIntel IPIntel   `yaml:"ipintel"`
 	Contain Contain   `yaml:"contain"`
 	LLM     LLM       `yaml:"llm"`
+	State   State     `yaml:"state"`
+	Store   Store     `yaml:"store"`
 	Log     Log       `yaml:"log"`
+}
+
+// Store selects the span store: DuckDB in the data directory (one
+// machine), or ClickHouse — tracehound's own table, or, read-only, the
+// tables the OpenTelemetry Collector's clickhouseexporter or SigNoz fill.
+type Store struct {
+	// Driver is duckdb (default) or clickhouse.
+	Driver string `yaml:"driver"`
+	// DSN is ClickHouse's (clickhouse://user:pw@h1:9000,h2:9000/tracehound),
+	// or DSNFile a file holding it; TRACEHOUND_STORE_DSN also sets it.
+	DSN     string `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+	// Mode is native (tracehound's traces table, the default), otel (the
+	// Collector's otel_traces) or signoz (SigNoz's trace index).
+	Mode string `yaml:"mode"`
+	// Source names the compat table, when not the default.
+	Source string `yaml:"source"`
+	// Cluster, when set, creates replicated and distributed tables ON
+	// CLUSTER.
+	Cluster string `yaml:"cluster"`
+}
+
+// State selects the state store: SQLite in the data directory (one
+// machine), or PostgreSQL, which several tracehound replicas share.
+type State struct {
+	// Driver is sqlite (default) or postgres.
+	Driver string `yaml:"driver"`
+	// DSN is PostgreSQL's connection string (a URL or key=value pairs), or
+	// DSNFile a file holding it (preferred: the password stays out of the
+	// config); TRACEHOUND_STATE_DSN also sets it.
+	DSN     string `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
 }
 
 // LLM configures the optional OpenAI-compatible chat-completions endpoint
@@ -240,6 +274,10 @@ func (c *Config) applyEnv(env func(string) string) error {
 		"TRACEHOUND_LOG_FORMAT":           &c.Log.Format,
 		"TRACEHOUND_INGEST_REQUIRE_TOKEN": &c.Ingest.RequireToken,
 		"TRACEHOUND_LLM_BASE_URL":         &c.LLM.BaseURL,
+		"TRACEHOUND_STATE_DRIVER":         &c.State.Driver,
+		"TRACEHOUND_STATE_DSN":            &c.State.DSN,
+		"TRACEHOUND_STORE_DRIVER":         &c.Store.Driver,
+		"TRACEHOUND_STORE_DSN":            &c.Store.DSN,
 		"TRACEHOUND_LLM_MODEL":            &c.LLM.Model,
 		"TRACEHOUND_LLM_API_KEY":          &c.LLM.APIKey,
 		"TRACEHOUND_LLM_API_KEY_FILE":     &c.LLM.APIKeyFile,

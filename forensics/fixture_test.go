@@ -90,6 +90,10 @@ func seed() fixture {
 		st.Close()
 		return fixture{err: fmt.Errorf("backfill: %w", err)}
 	}
+	if err := st.Sync(ctx); err != nil {
+		st.Close()
+		return fixture{err: err}
+	}
 	inv, err := apimap.Build(ctx, st, apimap.BuildOptions{Now: fixtureNow, Window: 8 * 24 * time.Hour})
 	if err != nil {
 		st.Close()

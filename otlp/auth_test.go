@@ -8,18 +8,63 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-func tokenIs(want string) func(context.Context, string) error {
-	return func(_ context.Context, tok string) error {
+func tokenIs(want string) func(context.Context, string) (string, error) {
+	return func(_ context.Context, tok string) (string, error) {
 		if tok != want {
-			return errors.New("unknown ingest token")
+			return "", errors.New("unknown ingest token")
 		}
-		return nil
+		return "", nil
+	}
+}
+
+// TestApplicationTag checks that an application's key tags its spans, and
+// that a span cannot claim an application without the key.
+func TestApplicationTag(t *testing.T) {
+	w := &memWriter{}
+	r := NewReceiver(Options{Writer: w, Authorize: func(_ context.Context, tok string) (string, error) {
+		if tok == "th_checkout" {
+			return "checkout", nil
+		}
+		return "", nil
+	}})
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr(ApplicationAttr, "forged")
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID([16]byte{1})
+	sp.SetSpanID([8]byte{1})
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ header, want string }{{"Bearer th_checkout", "checkout"}, {"", ""}} {
+		w.spans = nil
+		req := httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentProtobuf)
+		if tc.header != "" {
+			req.Header.Set("Authorization", tc.header)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || len(w.spans) != 1 {
+			t.Fatalf("%q: status %d, %d spans", tc.header, rec.Code, len(w.spans))
+		}
+		var got string
+		for _, a := range w.spans[0].ResourceAttributes {
+			if a.Key == ApplicationAttr {
+				got = a.Value
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%q: application %q, want %q", tc.header, got, tc.want)
+		}
 	}
 }
 

@@ -37,6 +37,7 @@ type grpcService struct {
 func (g *grpcService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	r := g.r
 	resp := ptraceotlp.NewExportResponse()
+	var application string
 	if r.authorize != nil {
 		var tok string
 		if md, ok := metadata.FromIncomingContext(ctx); ok {
@@ -44,7 +45,8 @@ func (g *grpcService) Export(ctx context.Context, req ptraceotlp.ExportRequest) 
 				tok = bearer(v[0])
 			}
 		}
-		if err := r.authorize(ctx, tok); err != nil {
+		var err error
+		if application, err = r.authorize(ctx, tok); err != nil {
 			r.metrics.requests.WithLabelValues("grpc", codes.Unauthenticated.String()).Inc()
 			return resp, status.Error(codes.Unauthenticated, err.Error())
 		}
@@ -56,7 +58,7 @@ func (g *grpcService) Export(ctx context.Context, req ptraceotlp.ExportRequest) 
 		return resp, r.grpcThrottle(errThrottled)
 	}
 	defer r.release()
-	rejected, reason, err := r.export(ctx, "grpc", req.Traces())
+	rejected, reason, err := r.export(ctx, "grpc", req.Traces(), application)
 	if err != nil {
 		switch {
 		case errors.Is(err, store.ErrOverloaded):

@@ -46,8 +46,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			fmt.Sprintf("unsupported content type %q; use %s or %s", req.Header.Get("Content-Type"), contentProtobuf, contentJSON))
 		return
 	}
+	var application string
 	if r.authorize != nil {
-		if err := r.authorize(req.Context(), bearer(req.Header.Get("Authorization"))); err != nil {
+		var err error
+		if application, err = r.authorize(req.Context(), bearer(req.Header.Get("Authorization"))); err != nil {
 			r.metrics.requests.WithLabelValues("http", strconv.Itoa(http.StatusUnauthorized)).Inc()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tracehound-otlp"`)
 			r.httpError(w, mediaType, http.StatusUnauthorized, codes.Unauthenticated, err.Error())
@@ -81,7 +83,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.httpError(w, mediaType, http.StatusBadRequest, codes.InvalidArgument, "decode OTLP "+mediaType+" body: "+err.Error())
 		return
 	}
-	rejected, reason, err := r.export(req.Context(), "http", exportReq.Traces())
+	rejected, reason, err := r.export(req.Context(), "http", exportReq.Traces(), application)
 	if err != nil {
 		switch {
 		case errors.Is(err, store.ErrOverloaded):

@@ -41,8 +41,10 @@ type Options struct {
 	// Authorize, when set, is called with the bearer token of every export
 	// (the "authorization: Bearer …" HTTP header or gRPC metadata, empty
 	// when absent) before its body is read; an error refuses the export as
-	// unauthenticated (HTTP 401, gRPC UNAUTHENTICATED). Nil accepts all.
-	Authorize func(ctx context.Context, token string) error
+	// unauthenticated (HTTP 401, gRPC UNAUTHENTICATED). It returns the
+	// application the token belongs to, if any: the export's spans are
+	// tagged with it (resource attribute ApplicationAttr). Nil accepts all.
+	Authorize func(ctx context.Context, token string) (application string, err error)
 }
 
 // Receiver accepts OTLP trace exports.
@@ -54,7 +56,7 @@ type Receiver struct {
 	retryAfter time.Duration
 	log        *slog.Logger
 	metrics    *Metrics
-	authorize  func(ctx context.Context, token string) error
+	authorize  func(ctx context.Context, token string) (string, error)
 
 	// Throttling is logged at most once per throttleLogEvery, with a count.
 	throttleMu      sync.Mutex
@@ -138,6 +140,23 @@ func (r *Receiver) saturated() bool {
 	return ok && s.Saturated()
 }
 
+// ApplicationAttr is the resource attribute that names the application
+// whose ingest key sent a span. The receiver sets it from the key, and
+// removes it from spans sent without one, so it cannot be forged.
+const ApplicationAttr = "tracehound.application"
+
+func tagApplication(td ptrace.Traces, application string) {
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		attrs := rss.At(i).Resource().Attributes()
+		if application == "" {
+			attrs.Remove(ApplicationAttr)
+		} else {
+			attrs.PutStr(ApplicationAttr, application)
+		}
+	}
+}
+
 // acquire takes an in-flight slot, waiting briefly for one to free up.
 func (r *Receiver) acquire(ctx context.Context) bool {
 	select {
@@ -162,7 +181,8 @@ func (r *Receiver) release() { <-r.inFlight }
 // were rejected as invalid (with the reason), or an error when nothing was
 // stored: store.ErrOverloaded, store.ErrClosed, a context error, or a commit
 // failure, all of which the client may retry.
-func (r *Receiver) export(ctx context.Context, protocol string, td ptrace.Traces) (rejected int, reason string, err error) {
+func (r *Receiver) export(ctx context.Context, protocol string, td ptrace.Traces, application string) (rejected int, reason string, err error) {
+	tagApplication(td, application)
 	total := td.SpanCount()
 	r.metrics.received.WithLabelValues(protocol).Add(float64(total))
 	if total == 0 {

@@ -180,8 +180,8 @@ func resetData(dir string) error {
 func printDemoGuide(g *globals, a *app.App, data string, sum scenario.Summary) {
 	w := g.stdout
 	fmt.Fprintf(w, "\ntracehound is serving the %s scenario\n", sum.Scenario)
-	fmt.Fprintf(w, "  API          http://%s\n  OTLP/HTTP    http://%s/v1/traces\n  data         %s\n  ground truth %s\n",
-		a.Addr(), a.OTLPHTTPAddr(), data, filepath.Join(data, app.ScenarioDir))
+	fmt.Fprintf(w, "  console/API  http://%s  (sign in as admin)\n  MCP          http://%s/mcp  (or: tracehound mcp)\n  OTLP/HTTP    http://%s/v1/traces\n  data         %s\n  ground truth %s\n",
+		a.Addr(), a.Addr(), a.OTLPHTTPAddr(), data, filepath.Join(data, app.ScenarioDir))
 	for _, c := range sum.Campaigns {
 		if c.Label != "attacker" {
 			continue
@@ -197,12 +197,16 @@ Try, in another terminal (the CLI finds the server's token in the data directory
   tracehound %[1]s map --only shadow          # undocumented endpoints with traffic
   tracehound %[1]s alerts                     # what the rules raised; tracehound rules for their health
   tracehound %[1]s rules backtest admin_endpoint_new_caller --since 7d
+  tracehound %[1]s investigate 104.248.73.19 167.71.205.88 178.128.44.156   # verdicts, evidence, the campaign
+  tracehound %[1]s keys --first-seen-within 60d   # the API keys first seen in the last 60 days, riskiest first
+  tracehound %[1]s campaigns                  # coordinated callers found in the last 7 days
   tracehound %[1]s ip show 104.248.73.19      # enrichment (make ipdata), traffic, status
   tracehound %[1]s ask "Show all requests to /admin/export in the last 7 days"
   tracehound %[1]s ask "Count unique collection IDs accessed via /admin/export in the last 7 days"
   tracehound %[1]s traces --ip 104.248.73.19 --limit 5   # then: tracehound trace TRACE_ID
   tracehound %[1]s ip set 104.248.73.19 167.71.205.88 178.128.44.156 --status blocked --for 7d --reason exfiltration
   tracehound %[1]s blocklist --format nginx
+  tracehound %[1]s incidents                  # then: tracehound report ID --format html > report.html
 `, server)
 }
 

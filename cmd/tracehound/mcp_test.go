@@ -80,6 +80,9 @@ func startMCPServer(t *testing.T) *mcpServer {
 	}); err != nil {
 		t.Fatalf("Backfill: %v", err)
 	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.RegisterSpec(ctx, api.SpecUpload{Service: scenario.ServiceName, Raw: scenario.DataVaultSpec()}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +168,7 @@ func TestMCPAgentWorkflow(t *testing.T) {
 			}
 			tools = append(tools, tool.Name)
 		}
-		for _, want := range []string{"map_endpoints", "endpoint_detail", "list_alerts", "set_alert_status", "ask", "run_sql", "get_trace", "ip_info", "block_ips", "trust_ips", "backtest_rule"} {
+		for _, want := range []string{"map_endpoints", "endpoint_detail", "list_alerts", "set_alert_status", "ask", "run_sql", "get_trace", "ip_info", "block_ips", "trust_ips", "backtest_rule", "investigate"} {
 			if !slices.Contains(tools, want) {
 				t.Errorf("%s: tools %v lack %s", name, tools, want)
 			}
@@ -199,6 +202,34 @@ func TestMCPAgentWorkflow(t *testing.T) {
 		if len(ans.Result.Rows) != 5 || ans.Result.RowCount <= 5 || ans.Timeline == nil || len(ans.Timeline.Rows) == 0 || !slices.Contains(ans.Args, any("/v1/admin/export")) {
 			t.Errorf("%s: ask = %d rows of %d, timeline %v, args %v; want 5 rows of more, a timeline, the endpoint bound as an argument", name, len(ans.Result.Rows), ans.Result.RowCount, ans.Timeline, ans.Args)
 		}
+	}
+
+	// The agent investigates the three addresses behind the shadow endpoint.
+	var inv struct {
+		Report struct {
+			Callers []struct {
+				Verdict   string `json:"verdict"`
+				Certainty string `json:"certainty"`
+				RiskScore int    `json:"risk_score"`
+			} `json:"callers"`
+			Campaigns []struct {
+				IPCount int `json:"ip_count"`
+			} `json:"campaigns"`
+		} `json:"report"`
+	}
+	if msg := call(t, sessions["http"], "investigate", map[string]any{"callers": scenario.ExfilIPs[:]}, &inv); msg != "" {
+		t.Fatalf("investigate: %s", msg)
+	}
+	if len(inv.Report.Callers) != 3 {
+		t.Fatalf("investigate: %d caller reports, want 3", len(inv.Report.Callers))
+	}
+	for i, c := range inv.Report.Callers {
+		if c.Verdict != "Malicious — Data Exfiltration" || c.RiskScore < 85 {
+			t.Errorf("investigate %s = %+v, want Malicious — Data Exfiltration with risk ≥ 85", scenario.ExfilIPs[i], c)
+		}
+	}
+	if len(inv.Report.Campaigns) != 1 || inv.Report.Campaigns[0].IPCount != 3 {
+		t.Errorf("investigate campaigns = %+v, want one of three addresses", inv.Report.Campaigns)
 	}
 
 	// A viewer's agent may read but not block.

@@ -124,7 +124,13 @@ or try 'tracehound demo' for a worked example.`,
 		newAskCmd(g),
 		newAlertsCmd(g),
 		newIncidentsCmd(g),
+		newExclusionsCmd(g),
 		newMCPCmd(g),
+		newAppsCmd(g),
+		newInvestigateCmd(g),
+		newKeysCmd(g),
+		newCampaignsCmd(g),
+		newReportCmd(g),
 	)
 	return root
 }

@@ -498,6 +498,13 @@ func (s *Store) waitApplied(ctx context.Context) error {
 	if s.queued.Load() > staleBacklog {
 		return nil
 	}
+	return s.Sync(ctx)
+}
+
+// Sync returns when every span acknowledged so far is committed to DuckDB
+// and visible to queries, however long the backlog: after a bulk load, a
+// caller that must see all of it (a test, a demo) calls it.
+func (s *Store) Sync(ctx context.Context) error {
 	want := s.acked.Load()
 	for s.applied.Load() < want {
 		if errp := s.applyErr.Load(); errp != nil {
