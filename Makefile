@@ -12,7 +12,7 @@ FUZZTIME  ?= 2s
 # The data directory of `make demo` and `make ipdata`.
 DATA      ?= ./tracehound-data
 
-.PHONY: all setup build test test-faults test-ui bench bench-go bench-ingest demo ipdata ui lint fuzz clean
+.PHONY: all setup build test test-faults test-ui test-acceptance bench bench-go bench-ingest demo ipdata ui lint fuzz clean
 
 all: build
 
@@ -28,6 +28,11 @@ test: setup
 	$(GO) test $(TESTFLAGS) ./...
 	@$(MAKE) --no-print-directory test-faults
 	@$(MAKE) --no-print-directory test-ui
+
+# The long acceptance runs of exclusions (a week of a scenario, the built-in
+# rules replayed with and without each candidate): about 20 minutes.
+test-acceptance:
+	TRACEHOUND_ACCEPTANCE=1 $(GO) test -count=1 -v -timeout 60m -run 'TestSuggestionsOnBenignSpike|TestDryRunFlagsCampaignOnDataVault' ./app/
 
 # The crash (kill -9 while ingesting), 3x overload and disk-full tests of
 # the real binary, about two minutes, loopback only; prints their figures.

@@ -130,8 +130,8 @@ func removes(res *exclude.DryRunResult, n state.Notification) bool {
 // the built-in pack silent over the week. With one of them triaged as a
 // true positive instead, no suggestion removes it.
 func TestSuggestionsOnBenignSpike(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds a scenario and replays the built-in rules")
+	if testing.Short() || os.Getenv("TRACEHOUND_ACCEPTANCE") == "" {
+		t.Skip("seeds a week of a scenario and replays the built-in rules: about ten minutes on two cores; run with make test-acceptance")
 	}
 	ctx := context.Background()
 	s := start(t, testConfig(t, t.TempDir()))
@@ -245,8 +245,8 @@ func TestSuggestionsOnBenignSpike(t *testing.T) {
 // requests only is not flagged. The dry run of the admin exclusion over
 // every rule is timed.
 func TestDryRunFlagsCampaignOnDataVault(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds a scenario and replays the built-in rules")
+	if testing.Short() || os.Getenv("TRACEHOUND_ACCEPTANCE") == "" {
+		t.Skip("seeds a week of a scenario and replays the built-in rules: about ten minutes on two cores; run with make test-acceptance")
 	}
 	ctx := context.Background()
 	s := start(t, testConfig(t, t.TempDir()))
