@@ -278,10 +278,8 @@ type productQuery struct {
 // entry), and each runs on DuckDB and, with TRACEHOUND_CLICKHOUSE_DSN, on
 // a modern ClickHouse (TestModernProductSQL).
 var notOn1816 = map[string]string{
-	// The product's own queries.
-	"rule admin_endpoint_new_caller": "GROUP BY 1 is positional only with enable_positional_arguments (on by default since ClickHouse 22.7); 18.16 groups by the constant 1",
-	"rule bulk_reads_per_ip": "PRODUCT BUG, fails on every ClickHouse before the new analyzer: the alias sum(response_bytes) AS response_bytes shadows the column, " +
-		"so avg(response_bytes) and the HAVING's sum(response_bytes) become aggregates of an aggregate; rename the alias",
+	// The product's own queries all run (admin_endpoint_new_caller lost its
+	// positional GROUP BY, bulk_reads_per_ip its column-shadowing alias).
 
 	// The sqlguard corpus of legitimate queries holds DuckDB spellings
 	// (the SQL console of a DuckDB store accepts them) and newer SQL.
