@@ -335,7 +335,7 @@ func TestFaultOverload(t *testing.T) {
 	zw.Write(batchBody(0, 0, 512))
 	zw.Close()
 	body := gz.Bytes()
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 384}, Timeout: 30 * time.Second}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}, Timeout: 30 * time.Second}
 
 	// Capacity: what four well-behaved clients get acknowledged in 5 s.
 	measure := func(clients int, d time.Duration, obey bool) (acked, offered, throttled, noRetryAfter, failed int64) {
@@ -375,7 +375,7 @@ func TestFaultOverload(t *testing.T) {
 	capAcked, _, _, _, _ := measure(4, 5*time.Second, true)
 	capacity := float64(capAcked) / 5
 
-	// Overload: 192 clients that never back off, while a monitor samples
+	// Overload: 384 clients that never back off, while a monitor samples
 	// the API's latency and the server's memory.
 	var lat []time.Duration
 	var peakRSS int64
@@ -412,7 +412,7 @@ func TestFaultOverload(t *testing.T) {
 		}
 	}()
 	const overload = 60 * time.Second
-	acked, offered, throttled, noRA, failed := measure(192, overload, false)
+	acked, offered, throttled, noRA, failed := measure(384, overload, false)
 	close(stop)
 	mon.Wait()
 
