@@ -63,11 +63,15 @@ describe('the DataVault story', { concurrency: 1 }, () => {
     await page.goto('/notifications');
     const row = page.locator('li.ntf').first();
     await row.waitFor({ timeout: 90_000 }); // the rules evaluate on a schedule after the server starts
-    const id = await row.getAttribute('data-id');
     assert.equal(await row.getAttribute('data-status'), 'open');
     await shot(page, '04-notifications');
-    // Keyboard: j moves to the first notification, i marks it investigating.
+    // Keyboard: j moves the cursor to a notification, i marks it
+    // investigating. The queue polls, so take the id from the cursor once
+    // it is there, not from the list before the key press.
     await page.locator('body').press('j');
+    const cursor = page.locator('li.ntf.ntf-cursor');
+    await cursor.waitFor();
+    const id = await cursor.getAttribute('data-id');
     await page.keyboard.press('i');
     await page.locator(`li.ntf[data-id="${id}"][data-status="investigating"]`).waitFor();
     // Open it and resolve it from the panel.
