@@ -39,23 +39,8 @@ func TestReplicas(t *testing.T) {
 	statetest.RunReplicas(t, opener)
 }
 
-func TestReopenKeepsSettingsAndMigrations(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetSetting(ctx, "hash_key", "abc"); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s, err = sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("reopen (migrations must be idempotent): %v", err)
-	}
-	defer s.Close()
-	if v, err := s.Setting(ctx, "hash_key"); err != nil || v != "abc" {
-		t.Errorf("Setting(hash_key) after reopen = %q, %v; want abc", v, err)
-	}
+// TestReopen checks what survives closing and opening the file again:
+// settings, idempotent migrations, rule state.
+func TestReopen(t *testing.T) {
+	statetest.RunReopen(t, opener)
 }
