@@ -373,43 +373,78 @@ func (s *Store) encodeLoop() {
 
 // applyLoop commits acknowledged Writes to DuckDB in large batches: when
 // ApplyBatchSpans are waiting, ApplyInterval after the oldest arrived, when
-// a query needs them, and at close.
+// a query needs them, and at close. After a failed commit (a full disk) it
+// commits nothing in order until resume has replayed the log past the
+// failure, retrying every resumeInterval.
 func (s *Store) applyLoop() {
 	defer close(s.applyDone)
 	var batch []*pending
 	n := 0
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	retry := time.NewTicker(resumeInterval)
+	defer retry.Stop()
 	apply := func() {
 		if len(batch) == 0 {
 			return
 		}
-		if err := s.commit(batch); err != nil {
+		if s.applyErr.Load() != nil {
+			// Committing these past a failed batch would record an
+			// applied_seq beyond it, and recovery would skip it. They
+			// stay in the log: resume or the next start replays them.
+			for _, p := range batch {
+				<-p.encoded
+				s.app.releaseChunks(p.chunks)
+			}
+		} else if err := s.commit(batch); err != nil {
 			s.failApply(err)
+		}
+		s.queued.Add(-int64(n))
+		if s.metrics != nil {
+			s.metrics.QueueDepth(s.queued.Load())
 		}
 		for _, p := range batch {
 			p.chunks = nil
 		}
 		batch, n = batch[:0], 0
 	}
+	add := func(p *pending) {
+		if p.seq <= s.applied.Load() {
+			// Already committed by resume, from the log.
+			<-p.encoded
+			s.app.releaseChunks(p.chunks)
+			p.chunks = nil
+			s.queued.Add(-int64(p.n))
+			return
+		}
+		batch = append(batch, p)
+		n += p.n
+	}
 	for {
 		select {
 		case p, ok := <-s.applyQueue:
 			if !ok {
 				apply()
+				if s.applyErr.Load() != nil {
+					s.resume() // a last try; else the next start replays
+				}
 				return
 			}
 			if len(batch) == 0 {
 				timer.Reset(s.applyInterval)
 			}
-			batch = append(batch, p)
-			n += p.n
+			add(p)
 			if n >= s.applyBatch {
 				timer.Stop()
 				apply()
 			}
 		case <-timer.C:
 			apply()
+		case <-retry.C:
+			if s.applyErr.Load() != nil {
+				apply() // drops what waits: resume reads it from the log
+				s.resume()
+			}
 		case want := <-s.barrier:
 			// Take what the log goroutine has already handed over, then commit.
 			for s.applied.Load() < want && (len(batch) == 0 || batch[len(batch)-1].seq < want) {
@@ -417,13 +452,59 @@ func (s *Store) applyLoop() {
 				if !ok {
 					break
 				}
-				batch = append(batch, p)
-				n += p.n
+				add(p)
 			}
 			timer.Stop()
 			apply()
 		}
 	}
+}
+
+// resumeInterval is how often ingest retries commits after one failed.
+var resumeInterval = 5 * time.Second
+
+// resume commits, from the write-ahead log, every record after the last
+// committed one, and reopens ingest when they are all in. Every record the
+// applier dropped since the failure was logged before it was dropped, so
+// reading to the log's end covers them.
+func (s *Store) resume() {
+	upTo := s.wal.lastSeq()
+	from := s.applied.Load()
+	var batch []*pending
+	n, total := 0, 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.commit(batch); err != nil {
+			return err
+		}
+		total += n
+		batch, n = batch[:0], 0
+		return nil
+	}
+	err := s.wal.readRange(from, upTo, func(seq uint64, rec []byte) error {
+		spans, err := decodeRecord(rec)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, &pending{chunks: s.app.encode(spans), encoded: closedChan, n: len(spans), seq: seq})
+		n += len(spans)
+		if n >= s.applyBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		s.app.releaseBatch(batch)
+		s.log.Debug("ingest still refused: commit from the write-ahead log", "err", err)
+		return
+	}
+	s.applyErr.Store(nil)
+	s.log.Info("commits succeed again; ingest resumed", "replayed_spans", total)
 }
 
 // commit appends the batch's chunks and records its last seq in one DuckDB
@@ -444,10 +525,6 @@ func (s *Store) commit(batch []*pending) error {
 	}
 	if err != nil {
 		return fmt.Errorf("commit %d spans: %w", n, err)
-	}
-	s.queued.Add(-int64(n))
-	if s.metrics != nil {
-		s.metrics.QueueDepth(s.queued.Load())
 	}
 	s.appliedMu.Lock()
 	s.applied.Store(last)
@@ -476,9 +553,10 @@ func (s *Store) checkpoint(ctx context.Context) error {
 }
 
 // failApply records a commit failure. The spans are safe in the log; new
-// Writes are refused (retryably) until a restart replays the log.
+// Writes are refused (retryably) until resume has committed them from the
+// log, or a restart replays it.
 func (s *Store) failApply(err error) {
-	s.log.Error("commit acknowledged spans to duckdb; they stay in the write-ahead log and are replayed at the next start", "err", err)
+	s.log.Error("commit acknowledged spans to duckdb; they stay in the write-ahead log, ingest is refused and retried every "+resumeInterval.String(), "err", err)
 	s.applyErr.Store(&err)
 	s.appliedMu.Lock()
 	close(s.appliedCh)

@@ -145,12 +145,48 @@ func (w *wal) replaySegment(first, after uint64, last bool, replay func(uint64, 
 		}
 		if seq > after {
 			if err := replay(seq, rec); err != nil {
+				if err == errStopRead {
+					return off, lastSeq, err
+				}
 				return 0, 0, fmt.Errorf("replay record %d: %w", seq, err)
 			}
 		}
 		lastSeq = seq
 		off += walFrameHeader + int64(n)
 	}
+}
+
+// errStopRead ends readRange's walk over a segment.
+var errStopRead = errors.New("stop")
+
+// readRange calls fn, in order, for the records with after < seq <= upTo
+// while the log is in use: records up to upTo are complete and synced, so
+// a bad frame before upTo is corruption.
+func (w *wal) readRange(after, upTo uint64, fn func(seq uint64, rec []byte) error) error {
+	w.mu.Lock()
+	segments := append([]uint64(nil), w.segments...)
+	w.mu.Unlock()
+	for i, first := range segments {
+		if first > upTo {
+			break
+		}
+		if i+1 < len(segments) && segments[i+1] <= after+1 {
+			continue
+		}
+		_, lastSeq, err := w.replaySegment(first, after, false, func(seq uint64, rec []byte) error {
+			if seq > upTo {
+				return errStopRead
+			}
+			return fn(seq, rec)
+		})
+		if errors.Is(err, errStopRead) || err == nil && lastSeq >= upTo {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *wal) torn(first uint64, off int64, lastSeq uint64, last bool, cause error) (int64, uint64, error) {
@@ -279,4 +315,11 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// lastSeq returns the seq of the newest record appended.
+func (w *wal) lastSeq() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.nextSeq - 1
 }

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -177,4 +178,66 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
 	})
+}
+
+// TestIngestResumesAfterAFailedCommit: after a commit fails (a full disk),
+// Writes are refused and what was acknowledged waits in the log; the
+// applier then commits it from the log and reopens ingest by itself,
+// without skipping or repeating a record.
+func TestIngestResumesAfterAFailedCommit(t *testing.T) {
+	defer func(d time.Duration) { resumeInterval = d }(resumeInterval)
+	resumeInterval = 50 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "traces.duckdb")
+	s, err := Open(context.Background(), path, Options{ApplyInterval: time.Hour, ApplyBatchSpans: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(b int) error {
+		spans := make([]span.Span, 300)
+		for i := range spans {
+			spans[i] = storetest.ServerSpan(b*1000+i, storetest.Base)
+		}
+		return s.Write(context.Background(), spans)
+	}
+	if err := write(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(1); err != nil { // acknowledged, waiting for the applier
+		t.Fatal(err)
+	}
+	s.failApply(errors.New("simulated: no space left on device"))
+	if err := write(2); !errors.Is(err, store.ErrOverloaded) {
+		t.Fatalf("Write after a failed commit: %v, want ErrOverloaded", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.applyErr.Load() != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := write(3); err != nil {
+		t.Fatalf("Write after the applier resumed: %v", err)
+	}
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := countSpans(t, s); got != 900 {
+		t.Fatalf("%d spans after resuming, want 900 (batches 0, 1 and 3)", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n, distinct int64
+	if err := s.db.QueryRow("SELECT count(*), count(DISTINCT span_id || trace_id) FROM spans").Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n != 900 || distinct != 900 {
+		t.Fatalf("after a restart %d spans (%d distinct), want 900 once each", n, distinct)
+	}
 }
