@@ -72,6 +72,9 @@ type Rule struct {
 	// GroupBy names the columns that identify an instance; when empty, the
 	// string and boolean columns do.
 	GroupBy []string
+	// Response is what the rule does when an instance starts firing,
+	// besides alerting; nil for none.
+	Response *Response
 
 	// File and Line say where the rule was defined, for messages.
 	File string
@@ -97,6 +100,7 @@ type ruleYAML struct {
 	Limit         int               `yaml:"limit"`
 	Mode          string            `yaml:"mode"`
 	GroupBy       []string          `yaml:"group_by"`
+	Response      *responseYAML     `yaml:"response"`
 }
 
 type fileYAML struct {
@@ -318,6 +322,11 @@ func (ry ruleYAML) rule(file string, line int, lines map[string]int) (Rule, Rule
 		fail("mode", "unknown mode %q (want active or shadow)", ry.Mode)
 	}
 	r.Annotations = ry.Annotations
+	src := ry.Source
+	if src == "" {
+		src = SourceSQL
+	}
+	r.Response = ry.Response.response(src, func(format string, args ...any) { fail("response", format, args...) })
 	if errs2 := r.compile(); len(errs2) > 0 {
 		for _, e := range errs2 {
 			fail(e.field, "%s", e.msg)

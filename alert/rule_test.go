@@ -34,6 +34,13 @@ func TestParseRulesErrors(t *testing.T) {
 		{"empty", "", "empty rule file"},
 		{"not yaml", "rules: [\n", "f.yaml:1: did not find expected node content"},
 		{"rules not a list", "rules: 3\n", "cannot unmarshal"},
+		{"response mode", "rules:\n  - id: a\n    severity: low\n    sql: SELECT 1 FROM traces\n    response:\n      mode: loud\n      block: 1h\n", `5: rule "a": response: mode "loud": want shadow or enforce`},
+		{"response block", "rules:\n  - id: a\n    severity: low\n    sql: SELECT 1 FROM traces\n    response:\n      block: 2y\n", `response: block: invalid duration "2y"`},
+		{"response block too long", "rules:\n  - id: a\n    severity: low\n    sql: SELECT 1 FROM traces\n    response:\n      block: 400d\n", `response: block: 400d is longer than a year`},
+		{"response rate limit", "rules:\n  - id: a\n    severity: low\n    sql: SELECT 1 FROM traces\n    response:\n      rate_limit: lots\n", `response: rate_limit: "lots": want requests per unit`},
+		{"response without action", "rules:\n  - id: a\n    severity: low\n    sql: SELECT 1 FROM traces\n    response: {mode: enforce}\n", `response: names no action`},
+		{"response on an event rule", "rules:\n  - id: a\n    severity: low\n    source: apimap_event\n    event: apimap.new_shadow_endpoint\n    response: {block: 1h}\n", `response: an apimap_event rule has no client address`},
+		{"response unknown field", "rules:\n  - id: a\n    severity: low\n    sql: SELECT 1 FROM traces\n    response: {ban: 1h}\n", `field ban not found`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,4 +204,27 @@ func FuzzParseRules(f *testing.F) {
 			r.expand(map[string]any{"x": 1})
 		}
 	})
+}
+
+func TestParseRuleResponse(t *testing.T) {
+	src := "rules:\n  - id: a\n    severity: high\n    sql: SELECT peer_ip FROM traces\n    response:\n      block: 7d\n      revoke_key: true\n      rate_limit: 60/min\n" +
+		"  - id: b\n    severity: high\n    sql: SELECT peer_ip FROM traces\n    response: {mode: enforce, block: 90m}\n" +
+		"  - id: c\n    severity: low\n    sql: SELECT peer_ip FROM traces\n"
+	rules, err := ParseRules("f.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := rules[0].Response, rules[1].Response, rules[2].Response
+	if a == nil || a.Mode != ResponseShadow || a.Enforced() || a.Block != 7*24*time.Hour || !a.RevokeKey || a.RateLimit != "60/min" {
+		t.Errorf("rule a response = %+v, want a shadow block of 7d, revoke key, rate-limit 60/min", a)
+	}
+	if got, want := a.Summary(), "block 7d, revoke key, rate-limit 60/min (shadow)"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	if b == nil || !b.Enforced() || b.Block != 90*time.Minute || b.Summary() != "block 1h30m (enforce)" {
+		t.Errorf("rule b response = %+v (%q), want an enforced block of 1h30m", b, b.Summary())
+	}
+	if c != nil || !c.IsZero() || c.Enforced() {
+		t.Errorf("rule c has no response, got %+v", c)
+	}
 }

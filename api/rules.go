@@ -49,6 +49,9 @@ type RuleInfo struct {
 	Firing   int       `json:"firing"`
 	Missed   int64     `json:"missed"`
 	SQL      string    `json:"sql,omitempty"`
+	// Response sums up the rule's automatic response ("block 24h, revoke
+	// key (shadow)"); empty when it has none.
+	Response string `json:"response,omitempty"`
 }
 
 // RuleList answers GET /api/v1/rules.

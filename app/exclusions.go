@@ -17,6 +17,7 @@ import (
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
+	"github.com/tracehound/tracehound/detect"
 	"github.com/tracehound/tracehound/exclude"
 	"github.com/tracehound/tracehound/ipintel"
 	"github.com/tracehound/tracehound/state"
@@ -530,15 +531,20 @@ func (a *App) baselines() *exclude.MemoryBaselines {
 	return a.rules.excl.baselines
 }
 
-// maliciousRater rates an address malicious when detection says so or
-// when containment blocks it (alone or in a blocked range).
+// maliciousRater rates an address malicious when detection says so (the
+// detectors tagged it, see applyVerdict, or the installed rater) or when
+// containment blocks it (alone or in a blocked range).
 func (a *App) maliciousRater(ctx context.Context) (func(string) bool, error) {
 	page, err := a.state.IPs(ctx, state.IPFilter{Statuses: []string{state.IPBlocked}})
 	if err != nil {
 		return nil, err
 	}
+	rated, err := a.state.IPs(ctx, state.IPFilter{Tag: DetectorTagPrefix + strings.ToLower(string(detect.Malicious))})
+	if err != nil {
+		return nil, err
+	}
 	var blocked []netip.Prefix
-	for _, r := range page.Records {
+	for _, r := range append(page.Records, rated.Records...) {
 		if p, err := exclude.ParseCIDR(r.Value); err == nil {
 			blocked = append(blocked, p)
 		}

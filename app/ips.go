@@ -329,7 +329,7 @@ func (a *App) EnrichIPs(ctx context.Context, req api.EnrichRequest) (*api.Enrich
 	}
 	if len(missing) > 0 {
 		res, err := a.contain.Set(ctx, contain.SetRequest{IPs: missing, Status: state.IPMonitoring, Reason: enrichedReason,
-			Actor: auth.FromContext(ctx).Actor()})
+			Actor: auth.FromContext(ctx).Actor(), IfAbsent: true})
 		if err != nil && res.ChangeID == 0 {
 			return nil, err
 		}

@@ -150,7 +150,8 @@ func (a *App) reloadRules(ctx context.Context) error {
 // Deliver implements alert.Sink: every alert is recorded for triage
 // (shadow ones too, hidden from default lists), active ones that no
 // silence mutes go to the notification receivers, the client addresses of
-// newly firing alerts are enriched in the background, and shadow
+// newly firing alerts are enriched in the background, the automatic
+// responses of newly firing alerts run (see respond), and shadow
 // exclusions record the newly firing alerts they would have suppressed.
 func (a *App) Deliver(ctx context.Context, alerts []alert.Alert) error {
 	err := a.triage.Record(ctx, alerts)
@@ -158,6 +159,7 @@ func (a *App) Deliver(ctx context.Context, alerts []alert.Alert) error {
 		err = errors.Join(err, serr)
 	}
 	a.enrichAlertIPs(alerts)
+	a.respond(alerts)
 	a.checkShadowExclusions(alerts)
 	return err
 }
@@ -241,7 +243,7 @@ func ruleInfo(l loadedRule, st alert.RuleStatus) api.RuleInfo {
 	info := api.RuleInfo{
 		ID: r.ID, Name: r.Name, Description: strings.TrimSpace(r.Description), Severity: string(r.Severity), Mode: string(r.Mode),
 		Origin: l.origin, File: l.file, Interval: fmtDuration(r.Interval), For: fmtDuration(r.For), Enabled: l.enabled,
-		Health: string(alert.HealthUnknown), SQL: r.SQL,
+		Health: string(alert.HealthUnknown), SQL: r.SQL, Response: r.Response.Summary(),
 	}
 	if l.origin == "builtin" {
 		info.File = ""

@@ -30,8 +30,10 @@ type services struct {
 
 	ask   askCache // the forensic catalog, see askCatalog
 	rules rulesState
-	// bg tracks background jobs (alert enrichment) that Close waits for.
-	bg sync.WaitGroup
+	// bg tracks background jobs (alert enrichment, automatic responses)
+	// that Close waits for, after cancelling resp's.
+	bg   sync.WaitGroup
+	resp responder
 
 	intelOnce sync.Once
 	intel     *ipintel.Enricher
@@ -41,6 +43,7 @@ type services struct {
 // openServices builds the services from the configuration.
 func (a *App) openServices() error {
 	a.triage = triage.New(a.state, triage.Options{Logger: a.log, Now: a.now})
+	a.resp.init()
 	ncfg, err := notifyConfig(a.cfg.Notify)
 	if err != nil {
 		return err
@@ -151,6 +154,9 @@ func (a *App) runSweeper(ctx context.Context) {
 }
 
 func (a *App) closeServices() error {
+	if a.resp.cancel != nil {
+		a.resp.cancel()
+	}
 	a.bg.Wait()
 	var err error
 	if a.notifier != nil {

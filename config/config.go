@@ -148,6 +148,41 @@ type Contain struct {
 	Webhooks []string `yaml:"webhooks"`
 	// SweepInterval is how often expired blocks are lifted.
 	SweepInterval Duration `yaml:"sweep_interval"`
+	// AutoResponse gates the automatic actions of rules (their response:
+	// section) and of the detectors: AutoResponseOn runs each in its own
+	// mode (shadow unless it says enforce), AutoResponseShadow only records
+	// what every one would have done, AutoResponseOff runs none.
+	AutoResponse string `yaml:"auto_response"`
+	// MaxAutoBlocksPerHour bounds the enforced automatic blocks; beyond it
+	// they are recorded as shadow and a warning is logged.
+	MaxAutoBlocksPerHour int `yaml:"max_auto_blocks_per_hour"`
+	// Detector configures the detectors' look at alerting addresses.
+	Detector DetectorResponse `yaml:"detector"`
+}
+
+// Values of Contain.AutoResponse.
+const (
+	AutoResponseOn     = "on"
+	AutoResponseShadow = "shadow"
+	AutoResponseOff    = "off"
+)
+
+// DetectorResponse configures the investigation of the client address of
+// every newly firing alert and the response to the verdict.
+type DetectorResponse struct {
+	// InvestigateAlerts runs the behavioural detectors on those addresses
+	// and tags each with its verdict ("detector:malicious").
+	InvestigateAlerts bool `yaml:"investigate_alerts"`
+	// Window is how much traffic before the alert is investigated.
+	Window Duration `yaml:"window"`
+	// MaxPerHour bounds the addresses investigated per hour.
+	MaxPerHour int `yaml:"max_per_hour"`
+	// Block blocks, for this long, an address rated malicious with a risk
+	// of at least MinRisk; zero blocks none.
+	Block   Duration `yaml:"block"`
+	MinRisk int      `yaml:"min_risk"`
+	// Mode is "shadow" (record only) or "enforce".
+	Mode string `yaml:"mode"`
 }
 
 // Auth configures access control.
@@ -221,7 +256,8 @@ func Default() Config {
 		Auth:    Auth{Enabled: true, SessionTTL: Duration(12 * time.Hour), RateLimit: 20, RateBurst: 200},
 		IPIntel: IPIntel{CacheTTL: Duration(6 * time.Hour)},
 		Rules:   Rules{Builtin: true, QueryOffset: Duration(30 * time.Second)},
-		Contain: Contain{SweepInterval: Duration(10 * time.Second)},
+		Contain: Contain{SweepInterval: Duration(10 * time.Second), AutoResponse: AutoResponseOn, MaxAutoBlocksPerHour: 100,
+			Detector: DetectorResponse{InvestigateAlerts: true, Window: Duration(24 * time.Hour), MaxPerHour: 60, MinRisk: 80, Mode: "shadow"}},
 		APIMap: APIMap{
 			SnapshotInterval:  Duration(time.Hour),
 			Window:            Duration(7 * 24 * time.Hour),
@@ -336,6 +372,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Contain.SweepInterval <= 0 {
 		errs = append(errs, errors.New("contain.sweep_interval must be positive"))
+	}
+	switch c.Contain.AutoResponse {
+	case AutoResponseOn, AutoResponseShadow, AutoResponseOff:
+	default:
+		errs = append(errs, fmt.Errorf("contain.auto_response is %q: want on, shadow or off", c.Contain.AutoResponse))
+	}
+	if c.Contain.MaxAutoBlocksPerHour < 0 {
+		errs = append(errs, errors.New("contain.max_auto_blocks_per_hour must not be negative"))
+	}
+	if d := c.Contain.Detector; d.Window <= 0 || d.MaxPerHour < 0 || d.Block < 0 || d.MinRisk < 0 || d.MinRisk > 100 {
+		errs = append(errs, errors.New("contain.detector: window must be positive, max_per_hour and block not negative, min_risk within 0–100"))
+	}
+	if m := c.Contain.Detector.Mode; m != "shadow" && m != "enforce" {
+		errs = append(errs, fmt.Errorf("contain.detector.mode is %q: want shadow or enforce", m))
 	}
 	if c.Auth.RateLimit < 0 || c.Auth.RateBurst < 0 {
 		errs = append(errs, errors.New("auth.rate_limit and auth.rate_burst must not be negative"))

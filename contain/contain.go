@@ -96,6 +96,10 @@ type SetRequest struct {
 	Severity int
 	// Tags are added to the records' tags.
 	Tags []string
+	// IfAbsent creates records only for the values that have none and
+	// leaves the others as they are (enrichment's monitoring records must
+	// not replace a status set meanwhile).
+	IfAbsent bool
 }
 
 // SetResult says what a Set did.
@@ -256,6 +260,10 @@ func (c *Containment) planSet(ctx context.Context, req SetRequest, prefixes []ne
 		var before *state.IPState
 		after := state.IPState{Source: req.Source}
 		if r, ok := current[v]; ok {
+			if req.IfAbsent {
+				res.Unchanged = append(res.Unchanged, v)
+				continue
+			}
 			b := r.IPState
 			before = &b
 			after = b
@@ -415,23 +423,9 @@ func (c *Containment) Sweep(ctx context.Context) (SweepResult, error) {
 	return res, nil
 }
 
-// RevokeAPIKey records that an API key was revoked (the revocation itself
-// happens where the key lives: the webhook tells it) and posts the event.
-// It returns the change, which Undo reverts.
+// RevokeAPIKey records, by hand, that an API key was revoked; see Revoke.
 func (c *Containment) RevokeAPIKey(ctx context.Context, keyID, reason, actor string) (int64, error) {
-	if strings.TrimSpace(keyID) == "" || len(keyID) > 256 {
-		return 0, fmt.Errorf("%w: API key id must be 1–256 characters", ErrInvalid)
-	}
-	if strings.TrimSpace(actor) == "" {
-		return 0, fmt.Errorf("%w: no actor", ErrInvalid)
-	}
-	change := state.IPChange{At: c.now(), Actor: actor, Reason: reason, Action: state.IPActionRevokeAPIKey, Source: SourceManual, Subject: keyID}
-	id, err := c.store.ApplyIPChange(ctx, change)
-	if err != nil {
-		return 0, fmt.Errorf("revoke API key %q: %w", keyID, err)
-	}
-	c.notify(Event{Type: EventAPIKeyRevoked, ChangeID: id, At: change.At, Actor: actor, Reason: reason, APIKeyID: keyID})
-	return id, nil
+	return c.Revoke(ctx, RevokeRequest{KeyID: keyID, Reason: reason, Actor: actor})
 }
 
 // Entry is one prefix of the effective blocked set.

@@ -33,6 +33,8 @@ type Event struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// APIKeyID names the key, for the api_key.* events.
 	APIKeyID string `json:"api_key_id,omitempty"`
+	// RateLimit is the advised limit ("60/min"), for ip.rate_limit_advised.
+	RateLimit string `json:"rate_limit,omitempty"`
 }
 
 // WebhookConfig configures response webhooks.

@@ -66,6 +66,9 @@ own as YAML files (rules.dirs in the configuration) or through the API.
 				fmt.Fprintf(w, " (%s)", r.Error)
 			}
 			fmt.Fprintln(w)
+			if r.Response != "" {
+				fmt.Fprintf(w, "  response: %s\n", r.Response)
+			}
 			if r.Description != "" {
 				fmt.Fprintf(w, "  %s\n", r.Description)
 			}
