@@ -126,6 +126,9 @@ func NewServer(opts Options) *Server {
 	if mb, ok := opts.Backend.(MapBackend); ok {
 		s.routeMap(mb)
 	}
+	if pb, ok := opts.Backend.(PinsBackend); ok {
+		s.routeMapPins(pb)
+	}
 	if tb, ok := opts.Backend.(TraceBackend); ok {
 		s.routeTraces(tb)
 	}

@@ -3,7 +3,8 @@
 // tags endpoints by function and sensitivity, scores their risk, and
 // builds the endpoint inventory from the span store (Build). Everything but
 // Build and Services is pure logic; those two only read through a
-// store.Querier. Keeping snapshots, reviews and specs is the caller's.
+// store.Querier. Keeping snapshots, reviews, specs and pins is the
+// caller's.
 //
 // # Templating
 //

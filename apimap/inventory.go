@@ -50,6 +50,10 @@ type BuildOptions struct {
 	// Specs maps a service to its OpenAPI spec. A service without one has
 	// no documented, shadow or zombie endpoints.
 	Specs map[string]*Spec
+	// Pins and DoNotMerge correct the templating, as in Options: pinned
+	// templates come first, and do-not-merge paths stay literal.
+	Pins       []ServicePath
+	DoNotMerge []ServicePath
 	// KnownFirstSeen maps endpoint ids to the earliest request an earlier
 	// snapshot saw, which may predate the window.
 	KnownFirstSeen map[string]time.Time
@@ -101,7 +105,7 @@ func Build(ctx context.Context, q store.Querier, opts BuildOptions) (*Inventory,
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := NewTemplater(Options{Specs: opts.Specs})
+	tpl, err := NewTemplater(Options{Specs: opts.Specs, Pins: opts.Pins, DoNotMerge: opts.DoNotMerge})
 	if err != nil {
 		return nil, fmt.Errorf("build inventory: %w", err)
 	}
@@ -143,6 +147,42 @@ func Build(ctx context.Context, q store.Querier, opts BuildOptions) (*Inventory,
 		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Template, b.Template), strings.Compare(a.Method, b.Method))
 	})
 	return inv, nil
+}
+
+// CheckCorrections reports the first pin or do-not-merge path that Build
+// cannot honour: one that NewTemplater refuses, or one with a literal
+// segment that Build groups with its siblings before any template is
+// tried (an integer of 2 to 9 digits or a UUID; see sql/path_key.sql), so
+// that unrouted traffic would never match it.
+func CheckCorrections(pins, doNotMerge []ServicePath) error {
+	if _, err := NewTemplater(Options{Pins: pins, DoNotMerge: doNotMerge}); err != nil {
+		return err
+	}
+	for _, p := range pins {
+		if seg, kind, ok := groupedSegment(p.Path); ok {
+			return fmt.Errorf("pin %q for service %q: segment %q is %s, which the inventory groups with its siblings before templating; make it a parameter", p.Path, p.Service, seg, kind)
+		}
+	}
+	for _, p := range doNotMerge {
+		if seg, kind, ok := groupedSegment(p.Path); ok {
+			return fmt.Errorf("do-not-merge path %q for service %q: segment %q is %s, which the inventory groups with its siblings before templating, so it cannot stay literal", p.Path, p.Service, seg, kind)
+		}
+	}
+	return nil
+}
+
+// groupedSegment returns the first segment of path that sql/path_key.sql
+// replaces with a fixed value, and what it is.
+func groupedSegment(path string) (seg, kind string, ok bool) {
+	for seg := range strings.SplitSeq(path, "/") {
+		switch {
+		case len(seg) >= 2 && len(seg) <= 9 && allDigits(seg):
+			return seg, "an integer", true
+		case len(seg) == 36 && isDashedUUID(seg):
+			return seg, "a UUID", true
+		}
+	}
+	return "", "", false
 }
 
 // Services returns the services with HTTP server spans in the store,

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -364,5 +366,91 @@ func TestServices(t *testing.T) {
 	got, err := Services(context.Background(), s)
 	if err != nil || !slices.Equal(got, []string{"billing", "shop-api"}) {
 		t.Errorf("Services = %v, %v; want billing, shop-api", got, err)
+	}
+}
+
+// TestBuildInventoryCorrections checks that Build templates with the pins
+// and do-not-merge paths it is given: a pin turns literal paths into one
+// endpoint, and a do-not-merge path stays out of a trie collapse.
+func TestBuildInventoryCorrections(t *testing.T) {
+	s := openStore(t)
+	names := slugs(t, 12)
+	var reqs []req
+	for i, n := range names {
+		reqs = append(reqs, req{at: inventoryBase.Add(time.Duration(i) * time.Minute), service: "docs", method: "GET", path: "/reports/" + n, status: 200, ip: "10.0.0.1"})
+	}
+	for i, f := range []string{"readme", "invoice", "contract"} {
+		reqs = append(reqs, req{at: inventoryBase.Add(time.Duration(i) * time.Minute), service: "docs", method: "GET", path: "/files/" + f, status: 200, ip: "10.0.0.2"})
+	}
+	writeRequests(t, s, reqs)
+	build := func(opts BuildOptions) map[string]*Endpoint {
+		t.Helper()
+		opts.Now = inventoryBase.Add(time.Hour)
+		inv, err := Build(context.Background(), s, opts)
+		if err != nil {
+			t.Fatalf("Build: %v", err)
+		}
+		out := map[string]*Endpoint{}
+		for i := range inv.Endpoints {
+			out[inv.Endpoints[i].Template] = &inv.Endpoints[i]
+		}
+		return out
+	}
+	templates := func(m map[string]*Endpoint) []string {
+		return slices.Sorted(maps.Keys(m))
+	}
+
+	plain := build(BuildOptions{})
+	if want := []string{"/files/contract", "/files/invoice", "/files/readme", "/reports/{report_id}"}; !slices.Equal(templates(plain), want) {
+		t.Fatalf("Build without corrections = %q, want %q", templates(plain), want)
+	}
+
+	corrected := build(BuildOptions{
+		Pins:       []ServicePath{{Path: "/files/{name}"}, {Service: "other", Path: "/reports/{report}"}},
+		DoNotMerge: []ServicePath{{Service: "docs", Path: "/reports/" + names[0]}},
+	})
+	if want := []string{"/files/{name}", "/reports/" + names[0], "/reports/{report_id}"}; !slices.Equal(templates(corrected), want) {
+		t.Fatalf("Build with corrections = %q, want %q", templates(corrected), want)
+	}
+	if e := corrected["/files/{name}"]; e.Hits != 3 || e.Source != SourcePin {
+		t.Errorf("pinned endpoint = %d hits from %v, want 3 from the pin", e.Hits, e.Source)
+	}
+	if e := corrected["/reports/"+names[0]]; e.Hits != 1 {
+		t.Errorf("do-not-merge endpoint = %d hits, want 1", e.Hits)
+	}
+	if e := corrected["/reports/{report_id}"]; e.Hits != 11 || e.Source != SourceTrie {
+		t.Errorf("collapsed endpoint = %d hits from %v, want the other 11 from the trie", e.Hits, e.Source)
+	}
+
+	if _, err := Build(context.Background(), s, BuildOptions{Now: inventoryBase, Pins: []ServicePath{{Path: "files/{name}"}}}); err == nil {
+		t.Errorf("Build with an invalid pin = nil error, want one")
+	}
+}
+
+func TestCheckCorrections(t *testing.T) {
+	tests := []struct {
+		name             string
+		pins, doNotMerge []ServicePath
+		want             string // a part of the error; empty for none
+	}{
+		{"valid", []ServicePath{{Path: "/files/{name}"}, {Service: "s", Path: "/v2/reports/{year}-{month}"}},
+			[]ServicePath{{Path: "/reports/daily"}, {Path: "/products/1234567890123"}}, ""},
+		{"pin without slash", []ServicePath{{Path: "files/{name}"}}, nil, `does not start with "/"`},
+		{"pin with open brace", []ServicePath{{Path: "/files/{name"}}, nil, `unmatched "{"`},
+		{"pin with a grouped integer", []ServicePath{{Path: "/reports/2024/{month}"}}, nil, `segment "2024" is an integer`},
+		{"literal with a parameter", nil, []ServicePath{{Path: "/reports/{id}"}}, "want a literal path"},
+		{"literal with a grouped integer", nil, []ServicePath{{Service: "s", Path: "/orders/12345"}}, `"/orders/12345" for service "s": segment "12345" is an integer`},
+		{"literal with a UUID", nil, []ServicePath{{Path: "/u/5f3c9a1e-8b2d-4c7e-9f10-2a3b4c5d6e7f"}}, "is a UUID"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckCorrections(tc.pins, tc.doNotMerge)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("CheckCorrections(%v, %v) = %v, want nil", tc.pins, tc.doNotMerge, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("CheckCorrections(%v, %v) = %v, want an error with %q", tc.pins, tc.doNotMerge, err, tc.want)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,10 +16,15 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/apimap"
+	"github.com/tracehound/tracehound/auth"
+	"github.com/tracehound/tracehound/config"
 	"github.com/tracehound/tracehound/state"
 )
 
-var _ api.MapBackend = (*App)(nil)
+var (
+	_ api.MapBackend  = (*App)(nil)
+	_ api.PinsBackend = (*App)(nil)
+)
 
 // mapState is the API map's share of the App. Its zero value is ready.
 type mapState struct {
@@ -49,11 +55,25 @@ type mapView struct {
 }
 
 // inventory builds the inventory of the window (zero: the configured one)
-// with the registered specs, what earlier snapshots know and the reviews.
+// with the registered specs, the pins, what earlier snapshots know and
+// the reviews.
 func (a *App) inventory(ctx context.Context, window time.Duration, service string) (*mapView, error) {
 	specs, names, err := a.loadSpecs(ctx)
 	if err != nil {
 		return nil, err
+	}
+	pins, err := a.MapPins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pinned, doNotMerge []apimap.ServicePath
+	for _, p := range pins.Pins {
+		sp := apimap.ServicePath{Service: p.Service, Path: p.Path}
+		if p.Kind == api.PinLiteral {
+			doNotMerge = append(doNotMerge, sp)
+		} else {
+			pinned = append(pinned, sp)
+		}
 	}
 	known, err := a.state.KnownEndpoints(ctx, state.KnownEndpointFilter{})
 	if err != nil {
@@ -70,6 +90,8 @@ func (a *App) inventory(ctx context.Context, window time.Duration, service strin
 		Window:         cmp.Or(window, time.Duration(a.cfg.APIMap.Window)),
 		Service:        service,
 		Specs:          specs,
+		Pins:           pinned,
+		DoNotMerge:     doNotMerge,
 		KnownFirstSeen: firstSeen,
 	})
 	if err != nil {
@@ -104,6 +126,82 @@ func (a *App) loadSpecs(ctx context.Context) (map[string]*apimap.Spec, []string,
 	}
 	return specs, names, nil
 }
+
+// MapPins implements api.PinsBackend.
+func (a *App) MapPins(ctx context.Context) (*api.PinList, error) {
+	stored, err := a.state.MapPins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &api.PinList{Pins: make([]api.MapPin, 0, len(stored)+len(a.cfg.APIMap.Pins)+len(a.cfg.APIMap.DoNotMerge))}
+	for _, p := range stored {
+		res.Pins = append(res.Pins, pinOf(p))
+	}
+	for _, c := range []struct {
+		kind  string
+		paths []config.MapPath
+	}{{api.PinTemplate, a.cfg.APIMap.Pins}, {api.PinLiteral, a.cfg.APIMap.DoNotMerge}} {
+		for _, p := range c.paths {
+			res.Pins = append(res.Pins, api.MapPin{Service: p.Service, Kind: c.kind, Path: p.Path, Source: api.PinConfig})
+		}
+	}
+	return res, nil
+}
+
+func pinOf(p state.MapPin) api.MapPin {
+	return api.MapPin{ID: p.ID, Service: p.Service, Kind: p.Kind, Path: p.Path, Note: p.Note,
+		CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt, Source: api.PinStored}
+}
+
+// AddMapPin implements api.PinsBackend. The pin is checked as the map
+// will use it, so that a pin that could never apply is refused now
+// rather than break the map later.
+func (a *App) AddMapPin(ctx context.Context, req api.PinRequest) (*api.MapPin, error) {
+	p := state.MapPin{
+		Service: strings.TrimSpace(req.Service), Kind: req.Kind, Path: strings.TrimSpace(req.Path), Note: strings.TrimSpace(req.Note),
+		CreatedBy: auth.FromContext(ctx).Actor(), CreatedAt: a.now().UTC(),
+	}
+	sp := []apimap.ServicePath{{Service: p.Service, Path: p.Path}}
+	var err error
+	switch p.Kind {
+	case api.PinTemplate:
+		err = apimap.CheckCorrections(sp, nil)
+	case api.PinLiteral:
+		err = apimap.CheckCorrections(nil, sp)
+	default:
+		return nil, fmt.Errorf("%w: pin kind %q: want %s or %s", api.ErrBadRequest, p.Kind, api.PinTemplate, api.PinLiteral)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+	}
+	p.ID, err = a.state.AddMapPin(ctx, p)
+	if errors.Is(err, state.ErrExists) {
+		scope := "every service"
+		if p.Service != "" {
+			scope = "service " + p.Service
+		}
+		return nil, fmt.Errorf("%s %s for %s: %w", p.Kind, p.Path, scope, state.ErrExists)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := pinOf(p)
+	if err := a.audit(ctx, "map_pin.create", pinTarget(p.ID), nil, out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteMapPin implements api.PinsBackend.
+func (a *App) DeleteMapPin(ctx context.Context, id int64) error {
+	p, err := a.state.DeleteMapPin(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.audit(ctx, "map_pin.delete", pinTarget(id), pinOf(p), nil)
+}
+
+func pinTarget(id int64) string { return "map_pin:" + strconv.FormatInt(id, 10) }
 
 // reviewOf converts a stored review; the zero review is unreviewed.
 func reviewOf(r state.EndpointReview) apimap.Review {

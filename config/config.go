@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tracehound/tracehound/apimap"
 	"github.com/tracehound/tracehound/span"
 )
 
@@ -215,6 +216,56 @@ type APIMap struct {
 	// always kept. What every snapshot has seen (first/last seen, shadow
 	// and sensitive since) outlives them.
 	SnapshotRetention Duration `yaml:"snapshot_retention"`
+	// Pins are templates the map must use (/files/{name}): a path one
+	// matches gets it before the route, the spec or the classifier is
+	// tried. DoNotMerge are literal paths (/reports/daily) whose segments
+	// stay literal. Both add to those stored with 'tracehound map pin'
+	// and 'map keep'.
+	Pins       []MapPath `yaml:"pins"`
+	DoNotMerge []MapPath `yaml:"do_not_merge"`
+}
+
+// MapPath is a path or template of the API map, within one service or,
+// when Service is empty, within every service. In YAML it is a string:
+// the path, or the service, a space and the path ("billing /reports/daily").
+type MapPath struct {
+	Service string
+	Path    string
+}
+
+// ParseMapPath reads "[SERVICE ]PATH".
+func ParseMapPath(s string) (MapPath, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "/") {
+		return MapPath{Path: s}, nil
+	}
+	if i := strings.IndexAny(s, " \t"); i > 0 {
+		if p := strings.TrimSpace(s[i:]); strings.HasPrefix(p, "/") {
+			return MapPath{Service: s[:i], Path: p}, nil
+		}
+	}
+	return MapPath{}, fmt.Errorf("%q: want a path, or a service, a space and a path (\"billing /reports/daily\")", s)
+}
+
+// String writes p as ParseMapPath reads it.
+func (p MapPath) String() string {
+	if p.Service == "" {
+		return p.Path
+	}
+	return p.Service + " " + p.Path
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (p *MapPath) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a string such as \"/files/{name}\" or \"billing /reports/daily\"", n.Line)
+	}
+	v, err := ParseMapPath(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*p = v
+	return nil
 }
 
 // Ingest configures the OTLP receivers and span normalisation.
@@ -395,6 +446,16 @@ func (c *Config) Validate() error {
 	}
 	if c.APIMap.Window <= 0 {
 		errs = append(errs, errors.New("apimap.window must be positive"))
+	}
+	for i, p := range c.APIMap.Pins {
+		if err := apimap.CheckCorrections([]apimap.ServicePath{{Service: p.Service, Path: p.Path}}, nil); err != nil {
+			errs = append(errs, fmt.Errorf("apimap.pins[%d]: %w", i, err))
+		}
+	}
+	for i, p := range c.APIMap.DoNotMerge {
+		if err := apimap.CheckCorrections(nil, []apimap.ServicePath{{Service: p.Service, Path: p.Path}}); err != nil {
+			errs = append(errs, fmt.Errorf("apimap.do_not_merge[%d]: %w", i, err))
+		}
 	}
 	if c.Ingest.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("ingest.max_body_bytes must be positive"))

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,11 @@ func TestLoadErrors(t *testing.T) {
 		{"bad level", "log:\n  level: loud\n", "log.level"},
 		{"empty map window", "apimap:\n  window: 0s\n", "apimap.window must be positive"},
 		{"negative snapshot interval", "apimap:\n  snapshot_interval: -1h\n", "apimap.snapshot_interval is negative"},
+		{"pin without a path", "apimap:\n  pins: [billing]\n", `"billing": want a path, or a service, a space and a path`},
+		{"pin as an object", "apimap:\n  pins: [{service: billing}]\n", "want a string such as"},
+		{"invalid pin", "apimap:\n  pins: [/files/x, 'billing /files/{name']\n", `apimap.pins[1]: pin for service "billing": template "/files/{name": segment "{name": unmatched "{"`},
+		{"pin with a grouped integer", "apimap:\n  pins:\n    - /reports/2024/{month}\n", `apimap.pins[0]: pin "/reports/2024/{month}" for service "": segment "2024" is an integer`},
+		{"do-not-merge template", "apimap:\n  do_not_merge: ['/reports/{id}']\n", `apimap.do_not_merge[0]: do-not-merge path "/reports/{id}" for service "": want a literal path`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,5 +69,27 @@ func TestParseDuration(t *testing.T) {
 	}
 	if _, err := ParseDuration("7 days"); err == nil {
 		t.Error("ParseDuration(\"7 days\") = nil error, want an error")
+	}
+}
+
+func TestLoadMapPaths(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tracehound.yaml")
+	yaml := "apimap:\n  pins:\n    - /files/{name}\n    - 'billing  /invoices/{number}'\n  do_not_merge:\n    - /reports/daily\n    - \"docs\\t/reports/weekly\"\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPins := []MapPath{{Path: "/files/{name}"}, {Service: "billing", Path: "/invoices/{number}"}}
+	wantDNM := []MapPath{{Path: "/reports/daily"}, {Service: "docs", Path: "/reports/weekly"}}
+	if !slices.Equal(c.APIMap.Pins, wantPins) || !slices.Equal(c.APIMap.DoNotMerge, wantDNM) {
+		t.Errorf("Load(%q) pins %+v, do_not_merge %+v; want %+v and %+v", yaml, c.APIMap.Pins, c.APIMap.DoNotMerge, wantPins, wantDNM)
+	}
+	for _, p := range append(wantPins, wantDNM...) {
+		if got, err := ParseMapPath(p.String()); err != nil || got != p {
+			t.Errorf("ParseMapPath(%q) = %+v, %v; want %+v", p.String(), got, err, p)
+		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // MapStore keeps the API map's state: the OpenAPI specs registered per
-// service, the endpoint inventory snapshots, what every snapshot has ever
+// service, the pins users set to correct the templating, the endpoint inventory snapshots, what every snapshot has ever
 // seen (so that "new since" questions are cheap), the review of each
 // endpoint with its history, and the events that the alerting pipeline
 // consumes.
@@ -22,6 +22,18 @@ type MapStore interface {
 	// APISpecs returns every registered spec, ordered by service; empty
 	// (not nil) when there is none.
 	APISpecs(ctx context.Context) ([]APISpec, error)
+
+	// AddMapPin stores a user's correction of the map's templating and
+	// returns its id, which grows with every pin. It ignores p.ID. It
+	// returns ErrExists when a pin of the same service, kind and path
+	// (compared byte for byte) is stored. The store checks neither the
+	// kind nor the path: the caller does.
+	AddMapPin(ctx context.Context, p MapPin) (int64, error)
+	// MapPins returns every pin, ordered by id; empty (not nil) when there
+	// is none.
+	MapPins(ctx context.Context) ([]MapPin, error)
+	// DeleteMapPin removes a pin and returns it, or returns ErrNotFound.
+	DeleteMapPin(ctx context.Context, id int64) (MapPin, error)
 
 	// AddMapSnapshot stores snap with its endpoints and events, and folds
 	// the endpoints that had traffic into the known endpoints, all in one
@@ -71,6 +83,33 @@ type APISpec struct {
 	// Raw is the document as registered, JSON or YAML.
 	Raw          []byte
 	RegisteredAt time.Time
+}
+
+// Kinds of MapPin.
+const (
+	// MapPinTemplate pins a template such as /files/{name}: a path it
+	// matches gets it before anything else is tried.
+	MapPinTemplate = "pin"
+	// MapPinLiteral keeps the segments of a literal path such as
+	// /reports/daily literal: they are neither classified as parameters
+	// nor merged with their siblings (a do-not-merge entry).
+	MapPinLiteral = "literal"
+)
+
+// MapPin is a correction of the API map's templating that a user made.
+type MapPin struct {
+	ID int64
+	// Service is the service the pin applies to; empty applies to every
+	// service.
+	Service string
+	// Kind is MapPinTemplate or MapPinLiteral.
+	Kind string
+	// Path is the template of a MapPinTemplate, with {name} parameters,
+	// or the literal path of a MapPinLiteral.
+	Path      string
+	Note      string
+	CreatedBy string
+	CreatedAt time.Time
 }
 
 // MapSnapshot is the endpoint inventory at one point in time.

@@ -47,11 +47,17 @@ baseline.
 --spec registers an OpenAPI document (YAML or JSON) for the service, kept
 in the data directory, so later runs need no flag.
 
+When the templating is wrong, correct it: 'map pin' makes paths one
+endpoint under a template of yours, 'map keep' keeps a path literal
+(do not merge), 'map pins' lists the corrections, 'map unpin' removes one.
+
 Examples:
   tracehound map --spec openapi.yaml --service datavault-api
   tracehound map --only shadow
   tracehound map export --openapi > observed.yaml
-  tracehound map review 3f198f6259a86491 --status flagged --note "no owner"`,
+  tracehound map review 3f198f6259a86491 --status flagged --note "no owner"
+  tracehound map pin /files/{name}
+  tracehound map keep --service reports-api /reports/summary`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			format, err := g.outputFormat()
@@ -91,11 +97,12 @@ Examples:
 		},
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.service, "service", "", "keep one service (and, with --spec, the service the spec describes)")
+	pf.StringVar(&f.service, "service", "", "keep one service (with --spec, the service the spec describes; with pin and keep, the service the correction applies to)")
 	pf.Var(&f.since, "since", "how much traffic to cover, e.g. 24h or 30d (default: the server's apimap.window, 7d)")
 	cmd.Flags().StringVar(&specFile, "spec", "", "register this OpenAPI document for the service first")
 	cmd.Flags().StringVar(&only, "only", "", "keep shadow, zombie, new or sensitive endpoints")
-	cmd.AddCommand(newMapExportCmd(g, f), newMapReviewCmd(g), newMapSnapshotCmd(g, f), newMapSnapshotsCmd(g))
+	cmd.AddCommand(newMapExportCmd(g, f), newMapReviewCmd(g), newMapSnapshotCmd(g, f), newMapSnapshotsCmd(g),
+		newMapPinCmd(g, f), newMapKeepCmd(g, f), newMapPinsCmd(g, f), newMapUnpinCmd(g))
 	return cmd
 }
 

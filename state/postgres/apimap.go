@@ -47,6 +47,46 @@ func (s *Store) APISpecs(ctx context.Context) ([]state.APISpec, error) {
 	return queryAll(ctx, s.pool, "API specs", scanAPISpec, `SELECT service, name, raw, registered_at FROM api_specs ORDER BY service`)
 }
 
+// AddMapPin implements state.MapStore.
+func (s *Store) AddMapPin(ctx context.Context, p state.MapPin) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO map_pins (service, kind, path, note, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		p.Service, p.Kind, p.Path, p.Note, p.CreatedBy, stamp(p.CreatedAt)).Scan(&id)
+	if isUnique(err) {
+		return 0, fmt.Errorf("%s %q of service %q: %w", p.Kind, p.Path, p.Service, state.ErrExists)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("add map pin: %w", err)
+	}
+	return id, nil
+}
+
+const mapPinColumns = `id, service, kind, path, note, created_by, created_at`
+
+func scanMapPin(row pgx.Row) (state.MapPin, error) {
+	var p state.MapPin
+	err := row.Scan(&p.ID, &p.Service, &p.Kind, &p.Path, &p.Note, &p.CreatedBy, (*scanStamp)(&p.CreatedAt))
+	return p, err
+}
+
+// MapPins implements state.MapStore.
+func (s *Store) MapPins(ctx context.Context) ([]state.MapPin, error) {
+	return queryAll(ctx, s.pool, "map pins", scanMapPin, `SELECT `+mapPinColumns+` FROM map_pins ORDER BY id`)
+}
+
+// DeleteMapPin implements state.MapStore.
+func (s *Store) DeleteMapPin(ctx context.Context, id int64) (state.MapPin, error) {
+	p, err := scanMapPin(s.pool.QueryRow(ctx, `DELETE FROM map_pins WHERE id = $1 RETURNING `+mapPinColumns, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, fmt.Errorf("map pin %d: %w", id, state.ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("delete map pin %d: %w", id, err)
+	}
+	return p, nil
+}
+
 // AddMapSnapshot implements state.MapStore. Snapshots are added under a
 // lock, so that their ids commit in order and an endpoint is new in
 // exactly one snapshot.

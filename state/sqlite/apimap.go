@@ -94,6 +94,53 @@ func (s *Store) apiSpecs(ctx context.Context, where string, args ...any) ([]stat
 	return specs, rows.Err()
 }
 
+// AddMapPin implements state.MapStore.
+func (s *Store) AddMapPin(ctx context.Context, p state.MapPin) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO map_pins (service, kind, path, note, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.Service, p.Kind, p.Path, p.Note, p.CreatedBy, formatTime(p.CreatedAt))
+	if isConstraint(err) {
+		return 0, fmt.Errorf("%s %q of service %q: %w", p.Kind, p.Path, p.Service, state.ErrExists)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("add map pin: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("add map pin: %w", err)
+	}
+	return id, nil
+}
+
+const mapPinColumns = `id, service, kind, path, note, created_by, created_at`
+
+func scanMapPin(row interface{ Scan(...any) error }) (state.MapPin, error) {
+	var p state.MapPin
+	var at string
+	if err := row.Scan(&p.ID, &p.Service, &p.Kind, &p.Path, &p.Note, &p.CreatedBy, &at); err != nil {
+		return p, err
+	}
+	var err error
+	p.CreatedAt, err = parseTime(at)
+	return p, err
+}
+
+// MapPins implements state.MapStore.
+func (s *Store) MapPins(ctx context.Context) ([]state.MapPin, error) {
+	return queryAll(ctx, s.db, "map pins", scanMapPin, `SELECT `+mapPinColumns+` FROM map_pins ORDER BY id`)
+}
+
+// DeleteMapPin implements state.MapStore.
+func (s *Store) DeleteMapPin(ctx context.Context, id int64) (state.MapPin, error) {
+	p, err := scanMapPin(s.db.QueryRowContext(ctx, `DELETE FROM map_pins WHERE id = ? RETURNING `+mapPinColumns, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("map pin %d: %w", id, state.ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("delete map pin %d: %w", id, err)
+	}
+	return p, nil
+}
+
 // AddMapSnapshot implements state.MapStore.
 func (s *Store) AddMapSnapshot(ctx context.Context, snap state.MapSnapshot, events []state.Event) (id int64, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)

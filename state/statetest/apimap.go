@@ -21,6 +21,7 @@ func runMapStore(t *testing.T, newStore Factory) {
 		fn   func(*testing.T, state.Store)
 	}{
 		{"APISpecs", testAPISpecs},
+		{"MapPins", testMapPins},
 		{"MapSnapshots", testMapSnapshots},
 		{"EndpointReviews", testEndpointReviews},
 		{"Events", testEvents},
@@ -67,6 +68,74 @@ func testAPISpecs(t *testing.T, s state.Store) {
 
 func sameSpec(a, b state.APISpec) bool {
 	return a.Service == b.Service && a.Name == b.Name && bytes.Equal(a.Raw, b.Raw) && a.RegisteredAt.Equal(b.RegisteredAt)
+}
+
+func testMapPins(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	if pins, err := s.MapPins(ctx); err != nil || pins == nil || len(pins) != 0 {
+		t.Errorf("MapPins() on an empty store = %v, %v; want an empty, non-nil slice", pins, err)
+	}
+	if _, err := s.DeleteMapPin(ctx, 1); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("DeleteMapPin(1) on an empty store = %v, want ErrNotFound", err)
+	}
+	add := []state.MapPin{
+		{Service: "", Kind: state.MapPinTemplate, Path: "/files/{name}", Note: "one endpoint", CreatedBy: "user:ana", CreatedAt: base},
+		{Service: "billing", Kind: state.MapPinLiteral, Path: "/reports/daily", CreatedBy: "local", CreatedAt: base.Add(time.Minute)},
+		// The same path under another service, of another kind, or in
+		// another case is another pin.
+		{Service: "billing", Kind: state.MapPinTemplate, Path: "/files/{name}", CreatedBy: "local", CreatedAt: base.Add(2 * time.Minute)},
+		{Service: "billing", Kind: state.MapPinTemplate, Path: "/reports/daily", CreatedBy: "local", CreatedAt: base.Add(3 * time.Minute)},
+		{Service: "", Kind: state.MapPinTemplate, Path: "/Files/{name}", CreatedBy: "local", CreatedAt: base.Add(4 * time.Minute)},
+	}
+	var last int64
+	for i := range add {
+		add[i].ID = 99 // ignored
+		id, err := s.AddMapPin(ctx, add[i])
+		if err != nil {
+			t.Fatalf("AddMapPin(%+v) = %v", add[i], err)
+		}
+		if id <= last {
+			t.Errorf("AddMapPin(%s %s) = id %d after id %d, want ids that grow", add[i].Service, add[i].Path, id, last)
+		}
+		add[i].ID, last = id, id
+	}
+	dup := add[0]
+	dup.Note, dup.CreatedAt = "again", base.Add(time.Hour)
+	if _, err := s.AddMapPin(ctx, dup); !errors.Is(err, state.ErrExists) {
+		t.Errorf("AddMapPin(a stored pin again) = %v, want ErrExists", err)
+	}
+	if _, err := s.AddMapPin(ctx, state.MapPin{Kind: "maybe", Path: "/x", CreatedAt: base}); err == nil || errors.Is(err, state.ErrExists) {
+		t.Errorf("AddMapPin(kind maybe) = %v, want an error other than ErrExists", err)
+	}
+	pins, err := s.MapPins(ctx)
+	if err != nil {
+		t.Fatalf("MapPins() = %v", err)
+	}
+	if !slices.EqualFunc(pins, add, sameMapPin) {
+		t.Errorf("MapPins() = %+v, want %+v in id order", pins, add)
+	}
+
+	got, err := s.DeleteMapPin(ctx, add[1].ID)
+	if err != nil || !sameMapPin(got, add[1]) {
+		t.Errorf("DeleteMapPin(%d) = %+v, %v; want the deleted pin %+v", add[1].ID, got, err, add[1])
+	}
+	if _, err := s.DeleteMapPin(ctx, add[1].ID); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("DeleteMapPin(%d) twice = %v, want ErrNotFound", add[1].ID, err)
+	}
+	// A deleted pin can be added again, under a new id.
+	id, err := s.AddMapPin(ctx, add[1])
+	if err != nil || id <= last {
+		t.Errorf("AddMapPin(the deleted pin) = %d, %v; want a new id above %d", id, err, last)
+	}
+	pins, err = s.MapPins(ctx)
+	if err != nil || len(pins) != len(add) || pins[0].ID != add[0].ID || pins[len(pins)-1].ID != id || pins[len(pins)-1].Path != "/reports/daily" {
+		t.Errorf("MapPins() after a delete and an add = %+v, %v; want the re-added pin last", pins, err)
+	}
+}
+
+func sameMapPin(a, b state.MapPin) bool {
+	return a.ID == b.ID && a.Service == b.Service && a.Kind == b.Kind && a.Path == b.Path && a.Note == b.Note &&
+		a.CreatedBy == b.CreatedBy && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 func testMapSnapshots(t *testing.T, s state.Store) {
