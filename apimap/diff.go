@@ -281,10 +281,17 @@ func hasRealTraffic(ep InventoryEndpoint) bool {
 	return false
 }
 
+// runtimeStatuses are the codes that gateways, proxies and runtimes return
+// on any route (timeouts, rate limits, crashes): specs rarely document
+// them, and their absence from a spec is not drift of the API's contract.
+var runtimeStatuses = map[int]bool{408: true, 413: true, 429: true, 431: true, 499: true, 500: true, 502: true, 503: true, 504: true}
+
+// undocumentedStatuses returns the codes the operation does not document,
+// runtime codes aside.
 func undocumentedStatuses(op Operation, codes map[int]int64) []string {
 	var out []string
 	for code, n := range codes {
-		if n > 0 && code > 0 && !op.DocumentsStatus(code) {
+		if n > 0 && code > 0 && !runtimeStatuses[code] && !op.DocumentsStatus(code) {
 			out = append(out, strconv.Itoa(code))
 		}
 	}

@@ -16,7 +16,7 @@ func TestDiffSpec(t *testing.T) {
 		return InventoryEndpoint{Service: "datavault", Method: method, Template: template, Hits: hits, LastSeen: lastSeen, StatusCodes: codes, QueryParams: query}
 	}
 	endpoints := []InventoryEndpoint{
-		ep("GET", "/v1/documents/{documentId}", 100, recent, map[int]int64{200: 90, 404: 5, 500: 5}, "fields"),
+		ep("GET", "/v1/documents/{documentId}", 100, recent, map[int]int64{200: 90, 206: 2, 404: 5, 429: 3, 500: 5, 503: 1}, "fields"),
 		ep("GET", "/v1/documents", 50, recent, map[int]int64{200: 50}, "page", "limit", "sort", "sort"),
 		ep("PATCH", "/v1/documents/{documentId}", 3, recent, map[int]int64{200: 3}),
 		ep("PUT", "/v1/documents/{documentId}", 2, recent, map[int]int64{405: 2}),
@@ -63,7 +63,7 @@ func TestDiffSpec(t *testing.T) {
 	})
 	check("drift", drift, []string{
 		"GET /v1/documents query_param /v1/documents sort",
-		"GET /v1/documents/{documentId} status /v1/documents/{documentId} 500",
+		"GET /v1/documents/{documentId} status /v1/documents/{documentId} 206",
 		"GET /v1/documents/{documentId} query_param /v1/documents/{documentId} fields",
 		"PATCH /v1/documents/{documentId} method /v1/documents/{documentId} PATCH",
 		"PUT /v1/documents/{documentId} method /v1/documents/{documentId} PUT",
