@@ -51,7 +51,8 @@ func (a *Answer) Parsed() *IR { return a.parsed }
 // Prepare parses and compiles a question without running it (`tracehound
 // ask --sql-only`): the Answer has the interpretation, SQL (bound to now)
 // and arguments, and for list and count questions a Timeline with its SQL
-// but no rows.
+// but no rows. Without the store, IPv6 prefixes and addresses are matched
+// by a pattern on the address text rather than resolved (see addr.go).
 func Prepare(question string, cat Catalog, now time.Time, opts CompileOptions) (*Answer, error) {
 	ir, err := Parse(question, cat)
 	if err != nil {
@@ -61,15 +62,17 @@ func Prepare(question string, cat Catalog, now time.Time, opts CompileOptions) (
 }
 
 // Ask answers a question over q: it parses the question against cat,
-// compiles it, binds now() to now and runs the query and its timeline with
-// a row cap and DefaultTimeout. Parse errors are *ParseError.
+// resolves its IPv6 prefixes and addresses against the addresses seen in
+// its window, compiles it, binds now() to now and runs the query and its
+// timeline with a row cap and DefaultTimeout. Parse errors are
+// *ParseError.
 func Ask(ctx context.Context, q store.Querier, cat Catalog, question string, now time.Time) (*Answer, error) {
 	return AskWithOptions(ctx, q, cat, question, now, CompileOptions{})
 }
 
 // AskWithOptions is Ask with compile options (IP enrichment lookups).
 func AskWithOptions(ctx context.Context, q store.Querier, cat Catalog, question string, now time.Time, opts CompileOptions) (*Answer, error) {
-	a, err := Prepare(question, cat, now, opts)
+	a, err := prepareLLM(ctx, question, cat, now, nil, opts, q)
 	if err != nil {
 		return nil, err
 	}

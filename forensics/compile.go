@@ -141,15 +141,24 @@ func (c *compiler) where() (string, error) {
 	type group struct {
 		key   string
 		conds []string
+		args  []any
 	}
 	var groups []*group
+	// Conditions are written in another order than the filters (exclusions
+	// first, then grouped by field): args collects their positional
+	// arguments in the order of the SQL.
+	start := len(c.args)
+	var args []any
 	for _, f := range c.ir.Filters {
+		n := len(c.args)
 		s, err := c.filter(f)
 		if err != nil {
 			return "", err
 		}
+		fargs := slices.Clone(c.args[n:])
 		if f.Negate {
 			conds = append(conds, "NOT ("+s+")")
+			args = append(args, fargs...)
 			continue
 		}
 		key := string(f.Field) + ":" + f.Param
@@ -162,6 +171,7 @@ func (c *compiler) where() (string, error) {
 			i = len(groups) - 1
 		}
 		groups[i].conds = append(groups[i].conds, s)
+		groups[i].args = append(groups[i].args, fargs...)
 	}
 	for _, g := range groups {
 		if len(g.conds) == 1 {
@@ -169,7 +179,9 @@ func (c *compiler) where() (string, error) {
 		} else {
 			conds = append(conds, "("+strings.Join(g.conds, " OR ")+")")
 		}
+		args = append(args, g.args...)
 	}
+	c.args = append(c.args[:start], args...)
 	if c.ir.Intent == IntentCountDistinct {
 		if e, err := c.dimExpr(c.ir.Measure.Of); err != nil {
 			return "", err
@@ -215,6 +227,9 @@ func (c *compiler) filter(f Filter) (string, error) {
 	case FieldStatus:
 		return statusSQL(f)
 	case FieldIP:
+		if p, ok := ipv6Prefix(f); ok {
+			return c.ipv6(f, p)
+		}
 		if f.Op == OpCIDR {
 			return c.cidr(f.Value)
 		}
@@ -319,7 +334,8 @@ func statusSQL(f Filter) (string, error) {
 
 // cidr matches an IPv4 prefix by the textual prefixes of its addresses:
 // portable across engines without IP functions. Prefixes are widened to
-// octet boundaries and enumerated (at most 128 alternatives).
+// octet boundaries and enumerated (at most 128 alternatives). IPv6
+// prefixes are matched by ipv6.
 func (c *compiler) cidr(s string) (string, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
@@ -327,11 +343,7 @@ func (c *compiler) cidr(s string) (string, error) {
 	}
 	p = p.Masked()
 	if !p.Addr().Is4() {
-		if p.Bits() == 128 {
-			v, err := c.value(p.Addr().String())
-			return "peer_ip = " + v, err
-		}
-		return "", fmt.Errorf("%w: IPv6 prefixes are not supported yet; name the addresses", ErrUnsupported)
+		return c.ipv6(Filter{}, p)
 	}
 	if p.Bits() == 0 {
 		return "peer_ip != ''", nil
@@ -478,6 +490,11 @@ func (c *compiler) main(bucket string) (Query, int, error) {
 	if err != nil {
 		return Query{}, 0, err
 	}
+	// The SELECT list is written before the WHERE clause, so its
+	// arguments (a parameter name that is not a plain identifier) come
+	// first: the WHERE clause's are kept aside.
+	whereArgs := c.args
+	c.args = nil
 	var b strings.Builder
 	switch {
 	case ir.Intent == IntentList:
@@ -486,7 +503,7 @@ func (c *compiler) main(bucket string) (Query, int, error) {
 			order = "ASC"
 		}
 		fmt.Fprintf(&b, "SELECT %s\nFROM traces\nWHERE %s\nORDER BY timestamp %s\nLIMIT %d", listColumns, where, order, c.limit())
-		return Query{SQL: b.String(), Args: c.args}, c.limit(), nil
+		return Query{SQL: b.String(), Args: whereArgs}, c.limit(), nil
 	case ir.Intent == IntentTimeline:
 		q, err := c.timeline(bucket)
 		return q, 0, err
@@ -495,13 +512,15 @@ func (c *compiler) main(bucket string) (Query, int, error) {
 	if err != nil {
 		return Query{}, 0, err
 	}
+	measureArgs := c.args
+	c.args = nil
 	measures := mexpr + " AS " + malias
 	if ir.Intent == IntentRate {
 		measures += ", count() AS requests"
 	}
 	if len(ir.GroupBy) == 0 {
 		fmt.Fprintf(&b, "SELECT %s\nFROM traces\nWHERE %s", measures, where)
-		return Query{SQL: b.String(), Args: c.args}, 1, nil
+		return Query{SQL: b.String(), Args: slices.Concat(measureArgs, whereArgs)}, 1, nil
 	}
 	var cols, keys, timeKeys []string
 	hasEndpoint := slices.ContainsFunc(ir.GroupBy, func(d Dimension) bool { return d.Kind == DimEndpoint })
@@ -536,7 +555,7 @@ func (c *compiler) main(bucket string) (Query, int, error) {
 	order = slices.Compact(order)
 	fmt.Fprintf(&b, "SELECT %s, %s\nFROM traces\nWHERE %s\nGROUP BY %s\nORDER BY %s\nLIMIT %d",
 		strings.Join(cols, ", "), measures, where, strings.Join(keys, ", "), strings.Join(dedupe(order), ", "), c.limit())
-	return Query{SQL: b.String(), Args: c.args}, c.limit(), nil
+	return Query{SQL: b.String(), Args: slices.Concat(c.args, measureArgs, whereArgs)}, c.limit(), nil
 }
 
 // dedupe drops a key that an earlier ORDER BY term already sorts by.
@@ -560,6 +579,8 @@ func (c *compiler) timeline(bucket string) (Query, error) {
 	if err != nil {
 		return Query{}, err
 	}
+	whereArgs := c.args // after the measure's, as in main
+	c.args = nil
 	measure := "count() AS requests"
 	if c.ir.Intent == IntentCountDistinct {
 		e, a, err := c.measureSQL()
@@ -570,5 +591,5 @@ func (c *compiler) timeline(bucket string) (Query, error) {
 	}
 	fn := map[string]string{"hour": "toStartOfHour", "day": "toStartOfDay"}[bucket]
 	return Query{SQL: fmt.Sprintf("SELECT %s(timestamp) AS %s, %s\nFROM traces\nWHERE %s\nGROUP BY %s\nORDER BY %s",
-		fn, bucket, measure, where, bucket, bucket), Args: c.args}, nil
+		fn, bucket, measure, where, bucket, bucket), Args: slices.Concat(c.args, whereArgs)}, nil
 }

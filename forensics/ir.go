@@ -136,8 +136,14 @@ type Filter struct {
 	// Value is the operand as written (normalised: "4xx", "104.248.73.19",
 	// "/admin/*"), or the one observed template.
 	Value string
-	// Values are the observed templates an OpTemplate filter matches.
+	// Values are the observed templates an OpTemplate filter matches or,
+	// when Resolved, the peer_ip texts seen in the window that an IPv6
+	// filter matches.
 	Values []string
+	// Resolved is set on an IPv6 ip filter (a prefix or an address) once
+	// Values hold the texts it matches, possibly none; without it the
+	// filter is matched by a pattern on the address text (see addr.go).
+	Resolved bool
 	// Param is the query parameter name of a FieldParam filter.
 	Param string
 	// Negate inverts the condition ("excluding …", "not from …").

@@ -107,6 +107,16 @@ func lex(q string) ([]token, error) {
 				continue
 			}
 			raw := strings.TrimRight(q[i:end], ".:")
+			// Punctuation after a word is dropped, but an IPv6 address may
+			// end in "::" (2001:db8::).
+			for cand := q[i:end]; len(cand) > len(raw); cand = cand[:len(cand)-1] {
+				if strings.HasSuffix(cand, "::") {
+					if _, err := netip.ParseAddr(cand); err == nil {
+						raw = cand
+						break
+					}
+				}
+			}
 			if raw != "" {
 				toks = append(toks, classify(raw))
 			}

@@ -70,25 +70,39 @@ const llmNote = "the grammar could not read the question, so it was interpreted 
 // say that the LLM read the question. A failure of the fallback is an
 // *LLMError; without tr the parse error is returned as is.
 func PrepareLLM(ctx context.Context, question string, cat Catalog, now time.Time, tr IRTranslator, opts CompileOptions) (*Answer, error) {
-	a, err := Prepare(question, cat, now, opts)
+	return prepareLLM(ctx, question, cat, now, tr, opts, nil)
+}
+
+// prepareLLM is PrepareLLM that, when q is not nil, first resolves the
+// IPv6 filters of the question, read by the grammar or the LLM alike,
+// against the addresses q holds (resolveAddresses).
+func prepareLLM(ctx context.Context, question string, cat Catalog, now time.Time, tr IRTranslator, opts CompileOptions, q store.Querier) (*Answer, error) {
+	ir, err := Parse(question, cat)
 	var pe *ParseError
-	if err == nil || tr == nil || !errors.As(err, &pe) {
-		return a, err
-	}
-	ir, err := translateIR(ctx, question, cat, now, tr)
 	if err != nil {
+		if tr == nil || !errors.As(err, &pe) {
+			return nil, err
+		}
+		if ir, err = translateIR(ctx, question, cat, now, tr); err != nil {
+			return nil, &LLMError{Parse: pe, Err: err}
+		}
+		ir.Notes = append([]string{llmNote}, ir.Notes...)
+	}
+	if q != nil {
+		if err := resolveAddresses(ctx, q, ir, now); err != nil {
+			return nil, err
+		}
+	}
+	a, err := prepareIR(question, ir, now, opts)
+	if err != nil && pe != nil {
 		return nil, &LLMError{Parse: pe, Err: err}
 	}
-	ir.Notes = append([]string{llmNote}, ir.Notes...)
-	if a, err = prepareIR(question, ir, now, opts); err != nil {
-		return nil, &LLMError{Parse: pe, Err: err}
-	}
-	return a, nil
+	return a, err
 }
 
 // AskLLM is AskWithOptions with the LLM fallback of PrepareLLM.
 func AskLLM(ctx context.Context, q store.Querier, cat Catalog, question string, now time.Time, tr IRTranslator, opts CompileOptions) (*Answer, error) {
-	a, err := PrepareLLM(ctx, question, cat, now, tr, opts)
+	a, err := prepareLLM(ctx, question, cat, now, tr, opts, q)
 	if err != nil {
 		return nil, err
 	}
@@ -437,7 +451,7 @@ func (d *irDecoder) filter(f filterJSON) error {
 			if err != nil {
 				return fmt.Errorf("ip cidr: %q is not an address prefix", truncate(v, 50))
 			}
-			return add(Filter{Field: FieldIP, Op: OpCIDR, Value: pfx.String()})
+			return add(Filter{Field: FieldIP, Op: OpCIDR, Value: pfx.Masked().String()})
 		}
 		addr, err := netip.ParseAddr(v)
 		if op != OpEq || err != nil {

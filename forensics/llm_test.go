@@ -496,7 +496,8 @@ func TestEncodeIRRoundTripQuestions(t *testing.T) {
 // accepts, and encodes and decodes again to the same IR.
 func FuzzDecodeIR(f *testing.F) {
 	f.Add([]byte(exportIR))
-	for _, q := range append(slices.Clone(forensics.Examples), "top 5 user agents excluding 10.0.0.0/8 by bytes uploaded between 2026-01-01 and 2026-01-03", "4xx rate per endpoint today") {
+	for _, q := range append(slices.Clone(forensics.Examples), "top 5 user agents excluding 10.0.0.0/8 by bytes uploaded between 2026-01-01 and 2026-01-03", "4xx rate per endpoint today",
+		"count requests from 2001:db8:42::/48 excluding 2001:db8:42::7 in the last day", "top IPs from ::ffff:0:0/96") {
 		ir, err := forensics.Parse(q, llmCatalog)
 		if err != nil {
 			continue

@@ -2,6 +2,8 @@ package forensics
 
 import (
 	"errors"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,9 +193,80 @@ func TestCIDR(t *testing.T) {
 	}
 }
 
+func TestParseAddresses(t *testing.T) {
+	tests := []struct {
+		q, want string
+	}{
+		{"requests from 2001:db8:42::/48 in the last day", "list | ip cidr 2001:db8:42::/48 | last 1d"},
+		{"requests from 2001:DB8:42::1/48", "ip cidr 2001:db8:42::/48 |"}, // masked, canonical
+		{"top paths from 2a03:b0c0::/32", "top | ip cidr 2a03:b0c0::/32 | last 24h | by endpoint"},
+		{"requests from 2001:db8::1/128", "ip cidr 2001:db8::1/128 |"},
+		{"requests from ::/0", "ip cidr ::/0 |"},
+		{"requests from 2001:db8::", "ip = 2001:db8:: |"},                    // an address ending in ::
+		{"requests from 2001:db8::.", "ip = 2001:db8:: |"},                   // and a full stop
+		{"requests from 2001:0DB8:0:0::1:", "ip = 2001:db8::1 |"},            // canonical, the colon dropped
+		{"requests from ::ffff:1.2.3.4", "ip = 1.2.3.4 |"},                   // an IPv4-mapped address is the IPv4 one
+		{"requests from ::ffff:1.2.3.0/120", "ip cidr ::ffff:1.2.3.0/120 |"}, // a prefix stays IPv6
+		{"requests excluding 2001:db8::/32.", "not ip cidr 2001:db8::/32 |"},
+		{"requests by 2001:db8::/32", "ip cidr 2001:db8::/32 |"},
+		{"requests from 10.1.2.3/8", "ip cidr 10.0.0.0/8 |"},
+	}
+	for _, tc := range tests {
+		ir, err := Parse(tc.q, testCatalog)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.q, err)
+			continue
+		}
+		if got := ir.String(); !strings.Contains(got, tc.want) {
+			t.Errorf("Parse(%q) = %s, want it to contain %s", tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestCompileArgsInOrder checks that positional arguments follow their
+// placeholders when the conditions are not in the order of the filters
+// (exclusions come first, then filters grouped by field).
+func TestCompileArgsInOrder(t *testing.T) {
+	// A parameter name that is not a plain identifier is an argument too,
+	// in the SELECT list.
+	cat := append(StaticCatalog{{Service: "odata", Method: "GET", Template: "/odata/items", QueryParams: []string{"$top"}}}, testCatalog...)
+	tests := []struct {
+		q              string
+		want, timeline []any
+	}{
+		{"requests to /admin/export excluding 1.2.3.4", []any{"1.2.3.4", "/v1/admin/export"}, nil},
+		{"requests from 1.2.3.4 to /admin/export from 5.6.7.8 excluding key k1", []any{"k1", "1.2.3.4", "5.6.7.8", "/v1/admin/export"}, nil},
+		{"count distinct query parameter $top on /odata/items excluding 1.2.3.4",
+			[]any{"$top", "1.2.3.4", "/odata/items", "$top"}, []any{"$top", "1.2.3.4", "/odata/items", "$top"}},
+		{"requests per query parameter $top on /odata/items excluding 1.2.3.4",
+			[]any{"$top", "1.2.3.4", "/odata/items"}, []any{}},
+	}
+	for _, tc := range tests {
+		a, err := Prepare(tc.q, cat, testNow, CompileOptions{})
+		if err != nil {
+			t.Fatalf("Prepare(%q): %v", tc.q, err)
+		}
+		if !slices.Equal(a.Args, tc.want) {
+			t.Errorf("Prepare(%q).Args = %v, want %v for\n%s", tc.q, a.Args, tc.want, a.SQL)
+		}
+		if tc.timeline == nil {
+			tc.timeline = tc.want
+		}
+		if len(tc.timeline) > 0 && (a.Timeline == nil || !slices.Equal(a.Timeline.Args, tc.timeline)) {
+			t.Errorf("Prepare(%q).Timeline = %+v, want args %v", tc.q, a.Timeline, tc.timeline)
+		}
+		if n := strings.Count(a.SQL, "?"); n != len(a.Args) {
+			t.Errorf("Prepare(%q): %d placeholders, %d arguments", tc.q, n, len(a.Args))
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, q := range append(Examples,
 		"requests from 10.0.0.0/8 between 2026-03-01 and 2026-03-02 to /admin/export?collection_id=5&page=2",
+		"top paths from 2a03:b0c0::/32 excluding 2001:DB8:42::7 by day",
+		"count requests from 2001:db8:42::/48 or ::ffff:192.0.2.0/120 or fe80::1%eth0 in the last day",
+		"requests from 2001:db8:: excluding ::/0.",
 		`top 5 user agents with user agent "python" by bytes uploaded since 2026-01-01`,
 		"count distinct collection ids per IP excluding 1.2.3.4 status 4xx last 90 minutes",
 		"page > 10 and limit of 500 on /collections/{id}/documents this week",
@@ -210,6 +283,14 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		for _, f := range ir.Filters {
+			if p, ok := ipv6Prefix(f); ok {
+				// The pattern compiles and matches the prefix's own address.
+				if re, err := regexp.Compile(ipv6Pattern(p)); err != nil || !re.MatchString(p.Addr().String()) {
+					t.Fatalf("Parse(%q): the pattern of %s is %v, %v", q, p, re, err)
+				}
+			}
+		}
 		c, err := Compile(ir, CompileOptions{Now: testNow})
 		if err != nil {
 			return
@@ -219,6 +300,13 @@ func FuzzParse(f *testing.F) {
 		}
 		if err := guard.Check(c.Main.SQL); err != nil {
 			t.Fatalf("Compile(%q) refused by the guard: %v\n%s", q, err, c.Main.SQL)
+		}
+		// Values are arguments, never SQL text: every ? is a placeholder.
+		if n := strings.Count(c.Main.SQL, "?"); n != len(c.Main.Args) {
+			t.Fatalf("Compile(%q) has %d placeholders and %d arguments:\n%s", q, n, len(c.Main.Args), c.Main.SQL)
+		}
+		if c.Timeline != nil && strings.Count(c.Timeline.SQL, "?") != len(c.Timeline.Args) {
+			t.Fatalf("Compile(%q).Timeline has %d arguments:\n%s", q, len(c.Timeline.Args), c.Timeline.SQL)
 		}
 		if _, err := sqlguard.BindNow(c.Main.SQL, testNow); err != nil {
 			t.Fatalf("BindNow(Compile(%q)): %v", q, err)

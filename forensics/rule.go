@@ -53,6 +53,15 @@ func ToRule(ir *IR, o RuleOptions) (*RuleDraft, error) {
 	}
 	r := *ir
 	r.Window = Window{Kind: WindowLast, N: int(o.Window / time.Minute), Unit: "minute"}
+	// A rule runs over traffic still to come: an IPv6 filter resolved to
+	// the addresses of the question's window would miss new ones, so it is
+	// matched by its pattern.
+	r.Filters = slices.Clone(ir.Filters)
+	for i := range r.Filters {
+		if r.Filters[i].Resolved {
+			r.Filters[i].Resolved, r.Filters[i].Values = false, nil
+		}
+	}
 	r.GroupBy = slices.DeleteFunc(slices.Clone(ir.GroupBy), Dimension.IsTime)
 	if len(r.GroupBy) == 0 {
 		r.GroupBy = []Dimension{{Kind: DimIP}}
