@@ -75,6 +75,9 @@ type Rule struct {
 	// Response is what the rule does when an instance starts firing,
 	// besides alerting; nil for none.
 	Response *Response
+	// Applications limits the rule to the spans of these applications
+	// (resource attribute tracehound.application); empty: every span.
+	Applications []string
 
 	// File and Line say where the rule was defined, for messages.
 	File string
@@ -101,6 +104,7 @@ type ruleYAML struct {
 	Mode          string            `yaml:"mode"`
 	GroupBy       []string          `yaml:"group_by"`
 	Response      *responseYAML     `yaml:"response"`
+	Applications  []string          `yaml:"applications"`
 }
 
 type fileYAML struct {
@@ -272,6 +276,8 @@ func duplicateIDs(rules []Rule) RuleErrors {
 var (
 	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 	labelPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// applicationPattern is what an application may be called.
+	applicationPattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
 )
 
 // rule validates ry and converts it; lines maps field names to lines.
@@ -327,6 +333,17 @@ func (ry ruleYAML) rule(file string, line int, lines map[string]int) (Rule, Rule
 		src = SourceSQL
 	}
 	r.Response = ry.Response.response(src, func(format string, args ...any) { fail("response", format, args...) })
+	for _, a := range ry.Applications {
+		if !applicationPattern.MatchString(a) {
+			fail("applications", "%q: want 1-64 letters, digits, '.', '_', '-' or '@'", a)
+		}
+	}
+	if len(ry.Applications) > 0 {
+		if src != SourceSQL {
+			fail("applications", "only a sql rule reads spans to scope")
+		}
+		r.Applications = slices.Compact(slices.Sorted(slices.Values(ry.Applications)))
+	}
 	if errs2 := r.compile(); len(errs2) > 0 {
 		for _, e := range errs2 {
 			fail(e.field, "%s", e.msg)

@@ -22,6 +22,9 @@ type AuthBackend interface {
 	// returned in the answer.
 	CreateUser(ctx context.Context, req UserRequest) (*UserCreated, error)
 	SetUserRole(ctx context.Context, name string, role auth.Role) (*auth.UserInfo, error)
+	// SetUserApplications scopes a user to the named applications' data;
+	// none means every application.
+	SetUserApplications(ctx context.Context, name string, apps []string) (*auth.UserInfo, error)
 	SetUserPassword(ctx context.Context, name, password string) error
 	DeleteUser(ctx context.Context, name string) error
 	Tokens(ctx context.Context) (*TokenList, error)
@@ -36,6 +39,15 @@ type UserRequest struct {
 	Name     string    `json:"name"`
 	Role     auth.Role `json:"role"`
 	Password string    `json:"password,omitempty"`
+	// Applications scope the user to those applications' data; none
+	// means every application.
+	Applications []string `json:"applications,omitempty"`
+}
+
+// UserApplications is the body of PUT /api/v1/users/{name}/applications:
+// the applications whose data the user sees; empty means every one.
+type UserApplications struct {
+	Applications []string `json:"applications"`
 }
 
 // UserCreated answers POST /api/v1/users.
@@ -59,6 +71,9 @@ type TokenRequest struct {
 	ExpiresIn string `json:"expires_in,omitempty"`
 	// Service issues a token that acts for no user (admins only).
 	Service bool `json:"service,omitempty"`
+	// Applications scope the token to those applications' data, within
+	// what its issuer sees; none means all the issuer sees.
+	Applications []string `json:"applications,omitempty"`
 }
 
 // TokenCreated answers POST /api/v1/tokens. Secret is shown only here.
@@ -107,10 +122,13 @@ type LoginRequest struct {
 // Me answers GET /api/v1/me and POST /api/v1/login: who the request acts
 // as, and for a browser session the CSRF token unsafe requests must echo.
 type Me struct {
-	Kind               string    `json:"kind"`
-	Name               string    `json:"name"`
-	Role               auth.Role `json:"role"`
-	User               string    `json:"user,omitempty"`
+	Kind string    `json:"kind"`
+	Name string    `json:"name"`
+	Role auth.Role `json:"role"`
+	User string    `json:"user,omitempty"`
+	// Applications are the applications whose data the principal sees;
+	// absent means every application.
+	Applications       []string  `json:"applications,omitempty"`
 	CSRFToken          string    `json:"csrf_token,omitempty"`
 	ExpiresAt          time.Time `json:"expires_at,omitzero"`
 	MustChangePassword bool      `json:"must_change_password,omitempty"`
@@ -147,7 +165,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies || r.TLS != nil,
 	})
 	writeJSON(w, http.StatusOK, Me{Kind: se.Principal.Kind, Name: se.Principal.Name, Role: se.Principal.Role, User: se.Principal.User,
-		CSRFToken: se.CSRF, ExpiresAt: se.ExpiresAt, MustChangePassword: se.MustChangePassword, AuthEnabled: true})
+		Applications: se.Principal.Applications, CSRFToken: se.CSRF, ExpiresAt: se.ExpiresAt, MustChangePassword: se.MustChangePassword, AuthEnabled: true})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -170,7 +188,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p := auth.FromContext(r.Context())
-	writeJSON(w, http.StatusOK, Me{Kind: p.Kind, Name: p.Name, Role: p.Role, User: p.User, CSRFToken: p.CSRF, AuthEnabled: s.auth != nil})
+	writeJSON(w, http.StatusOK, Me{Kind: p.Kind, Name: p.Name, Role: p.Role, User: p.User, Applications: p.Applications, CSRFToken: p.CSRF,
+		AuthEnabled: s.auth != nil})
 }
 
 func (s *Server) routeUsers(b AuthBackend) {
@@ -178,6 +197,7 @@ func (s *Server) routeUsers(b AuthBackend) {
 	s.handle("GET /api/v1/users", auth.RoleAdmin, h.users)
 	s.handle("POST /api/v1/users", auth.RoleAdmin, h.createUser)
 	s.handle("PUT /api/v1/users/{name}/role", auth.RoleAdmin, h.setRole)
+	s.handle("PUT /api/v1/users/{name}/applications", auth.RoleAdmin, h.setApplications)
 	// Users change their own password; the backend refuses others'
 	// unless the caller is an admin.
 	s.handle("PUT /api/v1/users/{name}/password", auth.RoleViewer, h.setPassword)
@@ -217,6 +237,16 @@ func (h *userHandlers) setRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.b.SetUserRole(r.Context(), r.PathValue("name"), req.Role)
+	reply(w, h.s.log, res, err)
+}
+
+func (h *userHandlers) setApplications(w http.ResponseWriter, r *http.Request) {
+	var req UserApplications
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, h.s.log, err)
+		return
+	}
+	res, err := h.b.SetUserApplications(r.Context(), r.PathValue("name"), req.Applications)
 	reply(w, h.s.log, res, err)
 }
 
@@ -305,6 +335,15 @@ func (c *Client) CreateUser(ctx context.Context, req UserRequest) (*UserCreated,
 func (c *Client) SetUserRole(ctx context.Context, name string, role auth.Role) (*auth.UserInfo, error) {
 	var res auth.UserInfo
 	return &res, c.do(ctx, http.MethodPut, "/api/v1/users/"+url.PathEscape(name)+"/role", map[string]auth.Role{"role": role}, &res)
+}
+
+// SetUserApplications implements AuthBackend.
+func (c *Client) SetUserApplications(ctx context.Context, name string, apps []string) (*auth.UserInfo, error) {
+	var res auth.UserInfo
+	if apps == nil {
+		apps = []string{}
+	}
+	return &res, c.do(ctx, http.MethodPut, "/api/v1/users/"+url.PathEscape(name)+"/applications", UserApplications{Applications: apps}, &res)
 }
 
 // SetUserPassword implements AuthBackend.

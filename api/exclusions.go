@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/exclude"
+	"github.com/tracehound/tracehound/llm"
 	"github.com/tracehound/tracehound/state"
 )
 
@@ -133,6 +134,9 @@ type SuggestionQuery struct {
 	Since string
 	Until time.Time
 	Max   int
+	// Narrate has the configured LLM word each suggestion for a reviewer;
+	// the suggestions themselves are computed either way.
+	Narrate bool
 }
 
 // Values encodes q as query parameters.
@@ -147,6 +151,9 @@ func (q SuggestionQuery) Values() url.Values {
 	if q.Max > 0 {
 		v.Set("max", strconv.Itoa(q.Max))
 	}
+	if q.Narrate {
+		v.Set("narrate", "true")
+	}
 	return v
 }
 
@@ -155,6 +162,17 @@ type SuggestionList struct {
 	From        time.Time            `json:"from"`
 	To          time.Time            `json:"to"`
 	Suggestions []exclude.Suggestion `json:"suggestions"`
+	// Narratives, with Narrate, hold the LLM's wording of each suggestion,
+	// in order; NarrativeError says why there is none.
+	Narratives     []SuggestionNarrative `json:"narratives,omitempty"`
+	NarrativeError string                `json:"narrative_error,omitempty"`
+}
+
+// SuggestionNarrative is the LLM's wording of one suggestion, checked
+// against its computed facts, or why it was rejected.
+type SuggestionNarrative struct {
+	Narrative *llm.Narrative `json:"narrative,omitempty"`
+	Error     string         `json:"error,omitempty"`
 }
 
 // routeExclusions registers the exclusion routes: reading and dry runs for
@@ -229,6 +247,7 @@ func (h *exclusionHandlers) suggestions(w http.ResponseWriter, r *http.Request) 
 		}
 		sq.Max = n
 	}
+	sq.Narrate = q.Get("narrate") == "true"
 	res, err := h.b.ExclusionSuggestions(r.Context(), sq)
 	reply(w, h.log, res, err)
 }

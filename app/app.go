@@ -107,7 +107,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.state = st
-	a.auth = auth.NewService(st, auth.Options{SessionTTL: time.Duration(cfg.Auth.SessionTTL)})
+	a.auth = auth.NewService(st, auth.Options{SessionTTL: time.Duration(cfg.Auth.SessionTTL), Applications: st})
 	a.ingestAuth = ingestTokenRequired(cfg)
 	hashKey, err := a.hashKey(ctx)
 	if err != nil {
@@ -122,12 +122,12 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.store = spans
+	a.store = scopedStore{spans}
 	if err := a.openServices(); err != nil {
 		return nil, err
 	}
 	ro := otlp.Options{
-		Writer:       a.store,
+		Writer:       spans,
 		Normaliser:   a.norm,
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		Logger:       log,

@@ -149,7 +149,7 @@ func (a *App) CreateUser(ctx context.Context, req api.UserRequest) (*api.UserCre
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", auth.ErrInvalid, err)
 	}
-	u, pw, err := a.auth.CreateUser(ctx, req.Name, role, req.Password)
+	u, pw, err := a.auth.CreateUser(ctx, req.Name, role, req.Password, req.Applications)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +163,15 @@ func (a *App) SetUserRole(ctx context.Context, name string, role auth.Role) (*au
 		return nil, fmt.Errorf("%w: %v", auth.ErrInvalid, err)
 	}
 	u, err := a.auth.SetRole(ctx, name, r)
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// SetUserApplications implements api.AuthBackend.
+func (a *App) SetUserApplications(ctx context.Context, name string, apps []string) (*auth.UserInfo, error) {
+	u, err := a.auth.SetApplications(ctx, name, apps)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +209,7 @@ func (a *App) CreateToken(ctx context.Context, req api.TokenRequest) (*api.Token
 			return nil, fmt.Errorf("%w: expires_in %q: want a positive duration such as 30d", auth.ErrInvalid, req.ExpiresIn)
 		}
 	}
-	info, secret, err := a.auth.CreateToken(ctx, auth.TokenRequest{Name: req.Name, Role: role, TTL: ttl, Service: req.Service})
+	info, secret, err := a.auth.CreateToken(ctx, auth.TokenRequest{Name: req.Name, Role: role, TTL: ttl, Service: req.Service, Applications: req.Applications})
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,5 +204,101 @@ func TestIngestToken(t *testing.T) {
 	}
 	if n := count(t, s.App, "true"); n != 3 {
 		t.Errorf("%d spans stored, want the 3 of the authorised export", n)
+	}
+}
+
+// TestScopedAccounts scopes a user and their tokens to applications over
+// the API: /api/v1/me tells the session and each token what it sees, a
+// token cannot widen its user's applications, unknown applications are
+// refused, and the change is audited before and after.
+func TestScopedAccounts(t *testing.T) {
+	s := start(t, testConfig(t, t.TempDir()))
+	ctx := context.Background()
+	admin := s.client(t)
+	for _, name := range []string{"checkout", "search", "billing"} {
+		if _, err := admin.CreateApplication(ctx, api.ApplicationRequest{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := admin.CreateUser(ctx, api.UserRequest{Name: "pay", Role: auth.RoleAnalyst, Password: "payments password", Applications: []string{"checkout", "shop"}}); !errors.Is(err, api.ErrBadRequest) ||
+		!strings.Contains(err.Error(), `unknown application "shop"`) {
+		t.Errorf("CreateUser with an unknown application = %v, want a bad request naming it", err)
+	}
+	created, err := admin.CreateUser(ctx, api.UserRequest{Name: "pay", Role: auth.RoleAnalyst, Password: "payments password", Applications: []string{"search", "checkout"}})
+	if err != nil || !slices.Equal(created.User.Applications, []string{"checkout", "search"}) {
+		t.Fatalf("CreateUser(pay) = %+v, %v", created, err)
+	}
+	base := "http://" + s.Addr()
+	jar := &cookieJar{}
+	login := doJSON(t, jar, http.MethodPost, base+"/api/v1/login", "", api.LoginRequest{User: "pay", Password: "payments password"}, http.StatusOK)
+	if fmt.Sprint(login["applications"]) != "[checkout search]" {
+		t.Errorf("login answered applications %v, want [checkout search]", login["applications"])
+	}
+	csrf := login["csrf_token"].(string)
+	if me := doJSON(t, jar, http.MethodGet, base+"/api/v1/me", "", nil, http.StatusOK); fmt.Sprint(me["applications"]) != "[checkout search]" {
+		t.Errorf("GET /me as pay's session = %v, want applications [checkout search]", me)
+	}
+
+	// Tokens narrow, never widen.
+	doJSON(t, jar, http.MethodPost, base+"/api/v1/tokens", csrf, api.TokenRequest{Name: "wide", Role: auth.RoleViewer, Applications: []string{"billing"}}, http.StatusForbidden)
+	doJSON(t, jar, http.MethodPost, base+"/api/v1/tokens", csrf, api.TokenRequest{Name: "odd", Role: auth.RoleViewer, Applications: []string{"shop"}}, http.StatusBadRequest)
+	body := doJSON(t, jar, http.MethodPost, base+"/api/v1/tokens", csrf, api.TokenRequest{Name: "narrow", Role: auth.RoleViewer, Applications: []string{"checkout"}}, http.StatusOK)
+	narrow := body["secret"].(string)
+	meAs := func(secret string, want int) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET /me with a token: %s, want %d", resp.Status, want)
+		}
+		out := map[string]any{}
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	if me := meAs(narrow, http.StatusOK); fmt.Sprint(me["applications"]) != "[checkout]" || me["user"] != "pay" {
+		t.Errorf("GET /me with pay's checkout token = %v, want pay on [checkout]", me)
+	}
+
+	// An admin rescopes pay: the session follows, the checkout token is
+	// left with nothing and refused, and the audit log has both lists.
+	u, err := admin.SetUserApplications(ctx, "pay", []string{"search"})
+	if err != nil || !slices.Equal(u.Applications, []string{"search"}) {
+		t.Fatalf("SetUserApplications(pay, search) = %+v, %v", u, err)
+	}
+	if me := doJSON(t, jar, http.MethodGet, base+"/api/v1/me", "", nil, http.StatusOK); fmt.Sprint(me["applications"]) != "[search]" {
+		t.Errorf("GET /me after rescoping = %v, want [search]", me["applications"])
+	}
+	meAs(narrow, http.StatusForbidden)
+	if _, err := admin.SetUserApplications(ctx, "pay", []string{"nope"}); !errors.Is(err, api.ErrBadRequest) {
+		t.Errorf("SetUserApplications(pay, nope) = %v, want a bad request", err)
+	}
+	list, err := admin.Audit(ctx, api.AuditQuery{Action: "user.applications", Target: "user:pay"})
+	if err != nil || len(list.Entries) != 1 {
+		t.Fatalf("Audit(user.applications) = %+v, %v; want one entry", list, err)
+	}
+	if e := list.Entries[0]; !strings.Contains(string(e.Before), `"applications":["checkout","search"]`) || !strings.Contains(string(e.After), `"applications":["search"]`) {
+		t.Errorf("audit entry before %s after %s; want [checkout search] then [search]", e.Before, e.After)
+	}
+	// Cleared, pay sees every application again; the admin's token never
+	// was scoped.
+	if u, err := admin.SetUserApplications(ctx, "pay", nil); err != nil || len(u.Applications) != 0 {
+		t.Fatalf("SetUserApplications(pay, none) = %+v, %v", u, err)
+	}
+	if me := doJSON(t, jar, http.MethodGet, base+"/api/v1/me", "", nil, http.StatusOK); me["applications"] != nil {
+		t.Errorf("GET /me after clearing = %v, want no applications (every one)", me["applications"])
+	}
+	users, err := admin.Users(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users.Users {
+		if u.Applications == nil || len(u.Applications) != 0 {
+			t.Errorf("Users(): %s has %#v, want an empty list", u.Name, u.Applications)
+		}
 	}
 }

@@ -195,6 +195,9 @@ func (a *App) AddExclusion(ctx context.Context, req api.ExclusionRequest) (*api.
 	now := a.now()
 	e := req.Exclusion
 	e.Normalize()
+	if err := scopeExclusion(ctx, &e); err != nil {
+		return nil, err
+	}
 	if e.ID == "" {
 		e.ID = newExclusionID()
 	}
@@ -455,6 +458,9 @@ func (a *App) DryRunExclusion(ctx context.Context, req api.DryRunRequest) (*excl
 		if err := e.Validate(); err != nil {
 			return nil, badRequest(err)
 		}
+		if err := scopeExclusion(ctx, &e); err != nil {
+			return nil, err
+		}
 		if err := a.fixScope(&e); err != nil {
 			return nil, err
 		}
@@ -628,7 +634,11 @@ func (a *App) ExclusionSuggestions(ctx context.Context, q api.SuggestionQuery) (
 	if sugs == nil {
 		sugs = []exclude.Suggestion{}
 	}
-	return &api.SuggestionList{From: from, To: to, Suggestions: sugs}, nil
+	res := &api.SuggestionList{From: from, To: to, Suggestions: sugs}
+	if q.Narrate {
+		a.narrateSuggestions(ctx, res)
+	}
+	return res, nil
 }
 
 // compileOptions resolve asn conditions from the enrichment kept in the IP
@@ -719,7 +729,8 @@ func (c *compiledExclusions) predicateFor(ruleID string, t time.Time, extra ...e
 }
 
 // rewriteRule is the engine's Rewriter: the rule reads traces without the
-// spans of the active exclusions that cover it. It also starts the hit
+// spans of the active exclusions that cover it, and only those of its
+// applications. It also starts the hit
 // count when it is due.
 func (a *App) rewriteRule(r *alert.Rule) (string, []any, error) {
 	ctx := context.Background()
@@ -728,7 +739,7 @@ func (a *App) rewriteRule(r *alert.Rule) (string, []any, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("load exclusions: %w", err)
 	}
-	return exclude.Rewrite(r.SQL, c.predicateFor(r.ID, a.now()))
+	return exclude.RuleRewriter(c.predicateFor(r.ID, a.now()))(r)
 }
 
 // maybeCountHits starts, in the background, the count of what the live
@@ -872,7 +883,7 @@ func (a *App) recordShadowSuppressions(ctx context.Context, c *compiledExclusion
 				continue
 			}
 			p := c.predicateFor(ruleID, als[0].EvaluatedAt, c.preds[e.ID])
-			rw := func(r *alert.Rule) (string, []any, error) { return exclude.Rewrite(r.SQL, p) }
+			rw := exclude.RuleRewriter(p)
 			// Alerts of one delivery share their evaluation time.
 			insts, err := alert.Evaluate(ctx, a.store, r, als[0].EvaluatedAt.Add(-offset), rw)
 			if err != nil {

@@ -297,7 +297,11 @@ func (a *App) Rule(ctx context.Context, id string) (*api.RuleDetail, error) {
 
 // PutRule implements api.RulesBackend.
 func (a *App) PutRule(ctx context.Context, id string, req api.RuleRequest) (*api.RuleDetail, error) {
-	if _, err := alert.ParseRuleDef(id, []byte(req.Body)); err != nil {
+	rule, err := alert.ParseRuleDef(id, []byte(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRuleScope(ctx, rule); err != nil {
 		return nil, err
 	}
 	a.rules.mu.Lock()
@@ -411,14 +415,12 @@ func (a *App) BacktestRule(ctx context.Context, req api.BacktestRequest) (*api.B
 		return nil, fmt.Errorf("%w: %s at %s steps is more than 100,000 evaluations; use a longer step or a shorter window", api.ErrBadRequest, config.Duration(window), config.Duration(step))
 	}
 	// The rule is replayed as it runs: with the active exclusions that
-	// cover it.
+	// cover it, over its applications.
 	excl, err := a.liveExclusions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if p := excl.predicateFor(rule.ID, opts.To); p.SQL != "" {
-		opts.Rewrite = func(r *alert.Rule) (string, []any, error) { return exclude.Rewrite(r.SQL, p) }
-	}
+	opts.Rewrite = exclude.RuleRewriter(excl.predicateFor(rule.ID, opts.To))
 	res, err := alert.Backtest(ctx, a.store, rule, opts)
 	if err != nil {
 		return nil, err

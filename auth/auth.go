@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -96,6 +97,9 @@ type Principal struct {
 	User string `json:"user,omitempty"`
 	// Application is set for an application's ingest key.
 	Application string `json:"application,omitempty"`
+	// Applications are the applications whose data the principal may
+	// see, sorted; empty means every application (see Scoped).
+	Applications []string `json:"applications,omitempty"`
 	// Session is set when the credential is a browser session cookie, so
 	// unsafe methods must carry the CSRF token.
 	Session bool   `json:"-"`
@@ -116,11 +120,23 @@ func (p Principal) Actor() string {
 	return p.Kind
 }
 
+// Scoped reports whether the principal sees only some applications' data
+// (the ones in Applications) rather than all of it.
+func (p Principal) Scoped() bool { return len(p.Applications) > 0 }
+
+// SeesApplication reports whether the principal may see the data of the
+// named application: always when it is unscoped, otherwise when the
+// application is one of its Applications.
+func (p Principal) SeesApplication(name string) bool {
+	return !p.Scoped() || slices.Contains(p.Applications, name)
+}
+
 // Local is the principal of the CLI working on the data directory
-// directly: whoever can read the files has every right already.
+// directly: whoever can read the files has every right already, so it is
+// unscoped.
 var Local = Principal{Kind: "local", Name: "local", Role: RoleAdmin}
 
-// System is the principal of the server's own actions.
+// System is the principal of the server's own actions; it is unscoped.
 var System = Principal{Kind: "system", Name: "system", Role: RoleAdmin}
 
 type ctxKey struct{}

@@ -91,7 +91,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{store: st, now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	f.svc = auth.NewService(st, auth.Options{Now: func() time.Time { return f.now }})
+	f.svc = auth.NewService(st, auth.Options{Now: func() time.Time { return f.now }, Applications: st})
 	return f
 }
 
@@ -121,10 +121,10 @@ func TestFirstAdminAndTokens(t *testing.T) {
 		t.Fatalf("Login(admin) = %v", err)
 	}
 	admin := auth.WithPrincipal(ctx, se.Principal)
-	if _, _, err := f.svc.CreateUser(admin, "ana", auth.RoleAnalyst, "short"); !errors.Is(err, auth.ErrInvalid) {
+	if _, _, err := f.svc.CreateUser(admin, "ana", auth.RoleAnalyst, "short", nil); !errors.Is(err, auth.ErrInvalid) {
 		t.Errorf("CreateUser with a short password = %v, want ErrInvalid", err)
 	}
-	if _, _, err := f.svc.CreateUser(admin, "ana", auth.RoleAnalyst, "a long enough password"); err != nil {
+	if _, _, err := f.svc.CreateUser(admin, "ana", auth.RoleAnalyst, "a long enough password", nil); err != nil {
 		t.Fatal(err)
 	}
 	se2, err := f.svc.Login(ctx, "ana", "a long enough password", "127.0.0.1")
@@ -218,7 +218,7 @@ func TestFirstAdminAndTokens(t *testing.T) {
 func TestSessionCSRFAndThrottle(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, _, err := f.svc.CreateUser(auth.WithPrincipal(ctx, auth.System), "vic", auth.RoleViewer, "viewer password 1"); err != nil {
+	if _, _, err := f.svc.CreateUser(auth.WithPrincipal(ctx, auth.System), "vic", auth.RoleViewer, "viewer password 1", nil); err != nil {
 		t.Fatal(err)
 	}
 	se, err := f.svc.Login(ctx, "vic", "viewer password 1", "10.0.0.1")

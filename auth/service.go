@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,12 +34,16 @@ type Options struct {
 	SessionTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Applications lists the registered applications, which users and
+	// tokens may be scoped to; without it nothing can be scoped.
+	Applications ApplicationLister
 }
 
 // Service authenticates requests and manages users, tokens and sessions
 // in a state store, auditing every change.
 type Service struct {
 	store      state.AuthStore
+	apps       ApplicationLister
 	sessionTTL time.Duration
 	now        func() time.Time
 
@@ -69,7 +74,7 @@ func NewService(store state.AuthStore, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{store: store, sessionTTL: o.SessionTTL, now: o.Now, failures: map[string]*failure{}}
+	return &Service{store: store, apps: o.Applications, sessionTTL: o.SessionTTL, now: o.Now, failures: map[string]*failure{}}
 }
 
 // Authenticate returns the principal of a request: a bearer token
@@ -91,7 +96,9 @@ func (s *Service) Authenticate(r *http.Request) (Principal, error) {
 	return Principal{}, fmt.Errorf("%w: send an API token (Authorization: Bearer …) or sign in", ErrUnauthenticated)
 }
 
-// TokenPrincipal resolves an API token secret.
+// TokenPrincipal resolves an API token secret. A token that acts for a
+// user sees the applications both it and its user see: its own list
+// narrows the user's, so narrowing the user later narrows the token too.
 func (s *Service) TokenPrincipal(ctx context.Context, secret string) (Principal, error) {
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 128 {
 		return Principal{}, fmt.Errorf("%w: malformed API token", ErrUnauthenticated)
@@ -112,7 +119,23 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (Principal,
 			return Principal{}, err
 		}
 	}
-	return Principal{Kind: "token", Name: t.Name, Role: Role(t.Role), TokenID: t.ID, User: t.User, Application: t.Application}, nil
+	apps := tokenScope(t)
+	if t.User != "" {
+		u, err := s.store.User(ctx, t.User)
+		if errors.Is(err, state.ErrNotFound) {
+			return Principal{}, fmt.Errorf("%w: the API token %s acts for a deleted account", ErrUnauthenticated, t.ID)
+		}
+		if err != nil {
+			return Principal{}, err
+		}
+		var ok bool
+		if apps, ok = narrow(apps, u.Applications); !ok {
+			return Principal{}, fmt.Errorf("%w: the API token %s is scoped to applications (%s) that %s no longer sees; issue a new one",
+				ErrForbidden, t.ID, strings.Join(t.Applications, ", "), u.Name)
+		}
+	}
+	return Principal{Kind: "token", Name: t.Name, Role: Role(t.Role), TokenID: t.ID, User: t.User, Application: t.Application,
+		Applications: slices.Clone(apps)}, nil
 }
 
 func (s *Service) sessionPrincipal(ctx context.Context, secret string) (Principal, error) {
@@ -136,7 +159,7 @@ func (s *Service) sessionPrincipal(ctx context.Context, secret string) (Principa
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{Kind: "user", Name: u.Name, User: u.Name, Role: Role(u.Role), Session: true, CSRF: se.CSRF}, nil
+	return Principal{Kind: "user", Name: u.Name, User: u.Name, Role: Role(u.Role), Applications: u.Applications, Session: true, CSRF: se.CSRF}, nil
 }
 
 // CheckCSRF verifies the CSRF header of a request authenticated by a
@@ -195,7 +218,7 @@ func (s *Service) Login(ctx context.Context, name, password, remote string) (Ses
 	s.forget(key)
 	now := s.now()
 	se := Session{Secret: NewSecret("ths_"), CSRF: NewSecret(""), ExpiresAt: now.Add(s.sessionTTL), MustChangePassword: u.MustChangePassword,
-		Principal: Principal{Kind: "user", Name: u.Name, User: u.Name, Role: Role(u.Role), Session: true}}
+		Principal: Principal{Kind: "user", Name: u.Name, User: u.Name, Role: Role(u.Role), Applications: u.Applications, Session: true}}
 	se.Principal.CSRF = se.CSRF
 	if err := s.store.CreateSession(ctx, state.Session{Hash: HashSecret(se.Secret), User: u.Name, CSRF: se.CSRF, CreatedAt: now, ExpiresAt: se.ExpiresAt}); err != nil {
 		return Session{}, err
@@ -255,38 +278,65 @@ func (s *Service) forget(key string) {
 
 // UserInfo is a user as the API shows it: never the hash.
 type UserInfo struct {
-	Name               string    `json:"name"`
-	Role               Role      `json:"role"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// Applications are the applications whose data the user sees; empty
+	// means every application. They come early, so that audit tables,
+	// which cut long entries, show them.
+	Applications       []string  `json:"applications"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
 	MustChangePassword bool      `json:"must_change_password"`
 }
 
 func userInfo(u state.User) UserInfo {
-	return UserInfo{Name: u.Name, Role: Role(u.Role), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, MustChangePassword: u.MustChangePassword}
+	return UserInfo{Name: u.Name, Role: Role(u.Role), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, MustChangePassword: u.MustChangePassword,
+		Applications: listOrEmpty(u.Applications)}
 }
 
-// Users lists the users.
+// listOrEmpty keeps an empty application list "[]" in JSON rather than
+// null: every application.
+func listOrEmpty(apps []string) []string {
+	if apps == nil {
+		return []string{}
+	}
+	return slices.Clone(apps)
+}
+
+// Users lists the users: all of them for an unscoped principal; for a
+// scoped one, itself and the users who see only applications it sees.
 func (s *Service) Users(ctx context.Context) ([]UserInfo, error) {
+	p := FromContext(ctx)
 	users, err := s.store.Users(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]UserInfo, len(users))
-	for i, u := range users {
-		out[i] = userInfo(u)
+	out := make([]UserInfo, 0, len(users))
+	for _, u := range users {
+		if u.Name == p.User || within(u.Applications, p.Applications) {
+			out = append(out, userInfo(u))
+		}
 	}
 	return out, nil
 }
 
-// CreateUser adds a user. An empty password generates one, which is
-// returned and must be changed at first use.
-func (s *Service) CreateUser(ctx context.Context, name string, role Role, password string) (UserInfo, string, error) {
+// CreateUser adds a user who sees the named applications' data (none
+// named: every application). An empty password generates one, which is
+// returned and must be changed at first use. A scoped principal creates
+// users within its own applications; naming none gives them its own.
+func (s *Service) CreateUser(ctx context.Context, name string, role Role, password string, apps []string) (UserInfo, string, error) {
 	if !ValidName(name) {
 		return UserInfo{}, "", fmt.Errorf("%w: user name %q: use 1-64 letters, digits, '.', '_', '-' or '@'", ErrInvalid, name)
 	}
 	if role.rank() == 0 {
 		return UserInfo{}, "", fmt.Errorf("%w: a user's role is viewer, analyst or admin", ErrInvalid)
+	}
+	apps, err := s.checkApplications(ctx, apps)
+	if err != nil {
+		return UserInfo{}, "", err
+	}
+	if apps, err = grantApplications(FromContext(ctx), apps, "a new user"); err != nil {
+		return UserInfo{}, "", err
 	}
 	generated := ""
 	if password == "" {
@@ -299,7 +349,7 @@ func (s *Service) CreateUser(ctx context.Context, name string, role Role, passwo
 		return UserInfo{}, "", err
 	}
 	now := s.now()
-	u := state.User{Name: name, PasswordHash: hash, Role: string(role), CreatedAt: now, UpdatedAt: now, MustChangePassword: generated != ""}
+	u := state.User{Name: name, PasswordHash: hash, Role: string(role), CreatedAt: now, UpdatedAt: now, MustChangePassword: generated != "", Applications: apps}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return UserInfo{}, "", err
 	}
@@ -327,6 +377,11 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 	if err != nil {
 		return err
 	}
+	if p.User != name {
+		if err := mayManage(p, u.Applications, "user "+name); err != nil {
+			return err
+		}
+	}
 	if u.PasswordHash, err = HashPassword(password); err != nil {
 		return err
 	}
@@ -345,6 +400,9 @@ func (s *Service) SetRole(ctx context.Context, name string, role Role) (UserInfo
 	}
 	u, err := s.store.User(ctx, name)
 	if err != nil {
+		return UserInfo{}, err
+	}
+	if err := mayManage(FromContext(ctx), u.Applications, "user "+name); err != nil {
 		return UserInfo{}, err
 	}
 	before := userInfo(u)
@@ -368,6 +426,9 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if err := mayManage(FromContext(ctx), u.Applications, "user "+name); err != nil {
+		return err
+	}
 	if Role(u.Role) == RoleAdmin {
 		if err := s.keepAnAdmin(ctx, name); err != nil {
 			return err
@@ -377,6 +438,41 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 		return err
 	}
 	return s.Audit(ctx, "user.delete", "user:"+name, userInfo(u), nil)
+}
+
+// SetApplications changes the applications whose data a user sees; none
+// means every application. Only an admin changes them, and a scoped admin
+// only for users within its applications, to applications among them.
+// The user's tokens follow: each sees at most what its user sees.
+func (s *Service) SetApplications(ctx context.Context, name string, apps []string) (UserInfo, error) {
+	p := FromContext(ctx)
+	if !p.Role.Allows(RoleAdmin) {
+		return UserInfo{}, fmt.Errorf("%w: only an admin changes a user's applications", ErrForbidden)
+	}
+	apps, err := s.checkApplications(ctx, apps)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	u, err := s.store.User(ctx, name)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	if err := mayManage(p, u.Applications, "user "+name); err != nil {
+		return UserInfo{}, err
+	}
+	if p.Scoped() && len(apps) == 0 {
+		return UserInfo{}, fmt.Errorf("%w: you see only %s, so you cannot let %s see every application", ErrForbidden, strings.Join(p.Applications, ", "), name)
+	}
+	if apps, err = grantApplications(p, apps, "user "+name); err != nil {
+		return UserInfo{}, err
+	}
+	before := userInfo(u)
+	u.Applications, u.UpdatedAt = apps, s.now()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return UserInfo{}, err
+	}
+	after := userInfo(u)
+	return after, s.Audit(ctx, "user.applications", "user:"+name, before, after)
 }
 
 func (s *Service) keepAnAdmin(ctx context.Context, leaving string) error {
@@ -399,18 +495,23 @@ type TokenInfo struct {
 	Role Role   `json:"role"`
 	User string `json:"user,omitempty"`
 	// Application is set on an application's ingest key.
-	Application string    `json:"application,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	ExpiresAt   time.Time `json:"expires_at,omitzero"`
-	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
+	Application string `json:"application,omitempty"`
+	// Applications are the applications whose data the token sees, within
+	// its user's; empty means every application its user sees (all of
+	// them for a service token).
+	Applications []string  `json:"applications"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+	LastUsedAt   time.Time `json:"last_used_at,omitzero"`
 }
 
 func tokenInfo(t state.Token) TokenInfo {
-	return TokenInfo{ID: t.ID, Name: t.Name, Role: Role(t.Role), User: t.User, Application: t.Application, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt}
+	return TokenInfo{ID: t.ID, Name: t.Name, Role: Role(t.Role), User: t.User, Application: t.Application, Applications: listOrEmpty(t.Applications),
+		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt}
 }
 
-// Tokens lists the tokens: all of them for an admin, a user's own
-// otherwise.
+// Tokens lists the tokens: a user's own, and for an admin the others
+// too (for a scoped admin, those that see only applications it sees).
 func (s *Service) Tokens(ctx context.Context) ([]TokenInfo, error) {
 	p := FromContext(ctx)
 	toks, err := s.store.Tokens(ctx)
@@ -419,11 +520,20 @@ func (s *Service) Tokens(ctx context.Context) ([]TokenInfo, error) {
 	}
 	out := []TokenInfo{}
 	for _, t := range toks {
-		if p.Role.Allows(RoleAdmin) || (p.User != "" && t.User == p.User) {
+		if mayManageToken(p, t) {
 			out = append(out, tokenInfo(t))
 		}
 	}
 	return out, nil
+}
+
+// mayManageToken reports whether p sees and may revoke t: its user's own
+// tokens, and as an admin the others within p's applications.
+func mayManageToken(p Principal, t state.Token) bool {
+	if p.User != "" && t.User == p.User {
+		return true
+	}
+	return p.Role.Allows(RoleAdmin) && within(tokenScope(t), p.Applications)
 }
 
 // TokenRequest describes a token to issue.
@@ -437,11 +547,17 @@ type TokenRequest struct {
 	// Application makes the token an application's ingest key: an ingest
 	// service token whose spans are tagged with the application's name.
 	Application string `json:"application,omitempty"`
+	// Applications scope the token to those applications' data; they must
+	// be among the issuer's. None: what the issuer sees (every
+	// application for an unscoped issuer; a user token then follows its
+	// user).
+	Applications []string `json:"applications,omitempty"`
 }
 
 // CreateToken issues an API token and returns its secret, shown once. A
-// token acts for the calling user with at most the user's role; an admin
-// may issue service tokens (no user, any role, including ingest).
+// token acts for the calling user with at most the user's role and at
+// most the user's applications; an admin may issue service tokens (no
+// user, any role, including ingest).
 func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (TokenInfo, string, error) {
 	p := FromContext(ctx)
 	if !req.Service && p.User == "" && p.Role.Allows(RoleAdmin) {
@@ -466,9 +582,25 @@ func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (TokenInfo,
 	if req.Application != "" && (!req.Service || role != RoleIngest) {
 		return TokenInfo{}, "", fmt.Errorf("%w: an application's key is an ingest service token", ErrInvalid)
 	}
+	apps, err := s.checkApplications(ctx, req.Applications)
+	if err != nil {
+		return TokenInfo{}, "", err
+	}
+	if req.Application != "" {
+		// An application's key is scoped to that application.
+		if len(apps) > 0 {
+			return TokenInfo{}, "", fmt.Errorf("%w: an application's key sees its application only; give no other applications", ErrInvalid)
+		}
+		if !p.SeesApplication(req.Application) {
+			return TokenInfo{}, "", fmt.Errorf("%w: you see only %s, not %s", ErrForbidden, strings.Join(p.Applications, ", "), req.Application)
+		}
+	} else if apps, err = grantApplications(p, apps, "a token"); err != nil {
+		return TokenInfo{}, "", err
+	}
 	now := s.now()
 	secret := NewSecret(TokenPrefix)
-	t := state.Token{ID: "tok_" + NewSecret("")[:12], Name: name, Hash: HashSecret(secret), Role: string(role), Application: req.Application, CreatedAt: now}
+	t := state.Token{ID: "tok_" + NewSecret("")[:12], Name: name, Hash: HashSecret(secret), Role: string(role), Application: req.Application,
+		Applications: apps, CreatedAt: now}
 	if !req.Service {
 		t.User = p.User
 		if t.User == "" {
@@ -485,8 +617,8 @@ func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (TokenInfo,
 	return info, secret, s.Audit(ctx, "token.create", "token:"+t.ID, nil, info)
 }
 
-// DeleteToken revokes a token: any token for an admin, a user's own
-// otherwise.
+// DeleteToken revokes a token: a user's own, and for an admin any other
+// (for a scoped admin, one that sees only applications it sees).
 func (s *Service) DeleteToken(ctx context.Context, id string) error {
 	p := FromContext(ctx)
 	toks, err := s.store.Tokens(ctx)
@@ -499,6 +631,11 @@ func (s *Service) DeleteToken(ctx context.Context, id string) error {
 		}
 		if !p.Role.Allows(RoleAdmin) && (p.User == "" || t.User != p.User) {
 			return fmt.Errorf("%w: only an admin revokes another user's token", ErrForbidden)
+		}
+		if p.User == "" || t.User != p.User {
+			if err := mayManage(p, tokenScope(t), "token "+id); err != nil {
+				return err
+			}
 		}
 		if err := s.store.DeleteToken(ctx, id); err != nil {
 			return err
@@ -516,7 +653,7 @@ func (s *Service) EnsureAdmin(ctx context.Context) (string, error) {
 	if err != nil || len(users) > 0 {
 		return "", err
 	}
-	_, password, err := s.CreateUser(WithPrincipal(ctx, System), "admin", RoleAdmin, "")
+	_, password, err := s.CreateUser(WithPrincipal(ctx, System), "admin", RoleAdmin, "", nil)
 	return password, err
 }
 

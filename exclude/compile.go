@@ -70,7 +70,15 @@ func Compile(ctx context.Context, e Exclusion, opts CompileOptions) (Predicate, 
 		parts = append(parts, "("+p.SQL+")")
 		args = append(args, p.Args...)
 	}
-	return Predicate{SQL: strings.Join(parts, join), Args: args}, nil
+	sql := strings.Join(parts, join)
+	if len(e.Applications) > 0 {
+		in, err := InApplications(e.Applications)
+		if err != nil {
+			return Predicate{}, fmt.Errorf("exclusion %s: %w", e.ID, err)
+		}
+		sql = "(" + sql + ") AND (" + in.SQL + ")"
+	}
+	return Predicate{SQL: sql, Args: args}, nil
 }
 
 // Or combines predicates: a span matches when any of them matches. The

@@ -417,13 +417,9 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 	return res, nil
 }
 
-// rewriterFor filters the traces a rule reads with p.
-func rewriterFor(p Predicate) alert.Rewriter {
-	if p.SQL == "" {
-		return nil
-	}
-	return func(r *alert.Rule) (string, []any, error) { return Rewrite(r.SQL, p) }
-}
+// rewriterFor filters the traces a rule reads with p and the rule's
+// applications.
+func rewriterFor(p Predicate) alert.Rewriter { return RuleRewriter(p) }
 
 // baselineKey identifies a baseline replay: the rule's definition, the
 // baseline predicate and the window.

@@ -202,6 +202,11 @@ type Exclusion struct {
 	// Match is all (the default) or any.
 	Match Match `json:"match" yaml:"match"`
 	Scope Scope `json:"scope" yaml:"scope"`
+	// Applications limits the exclusion to the spans of these
+	// applications; empty: every application's. An exclusion made by a
+	// principal scoped to applications is limited to them, so one team
+	// cannot mute another's traffic.
+	Applications []string `json:"applications,omitempty" yaml:"applications,omitempty"`
 	// Reason says why the traffic is benign; it is required.
 	Reason    string    `json:"reason" yaml:"reason"`
 	CreatedBy string    `json:"created_by,omitempty" yaml:"created_by,omitempty"`

@@ -33,21 +33,43 @@ func Rewrite(ruleSQL string, p Predicate) (string, []any, error) {
 	if p.SQL == "" {
 		return ruleSQL, nil, nil
 	}
+	return rewriteRelations(ruleSQL, p, false)
+}
+
+// Keep returns query reading, wherever it reads the traces table, only the
+// rows p matches (a row for which p is NULL is dropped), as Rewrite does
+// for the rows it removes: an application-scoped reader sees its
+// applications' spans only, whatever the query. An empty p keeps the
+// query unchanged.
+func Keep(query string, p Predicate) (string, []any, error) {
+	if p.SQL == "" {
+		return query, nil, nil
+	}
+	return rewriteRelations(query, p, true)
+}
+
+// rewriteRelations filters every traces relation of query with p: keeping
+// the rows it matches when keep is set, else removing them.
+func rewriteRelations(ruleSQL string, p Predicate, keep bool) (string, []any, error) {
+	what := "apply exclusions"
+	if keep {
+		what = "scope the query"
+	}
 	var edits [][]int
 	for _, bs := range []bool{false, true} {
 		l, err := lexSQL(ruleSQL, bs)
 		if err != nil {
-			return "", nil, fmt.Errorf("apply exclusions: %w", err)
+			return "", nil, fmt.Errorf("%s: %w", what, err)
 		}
 		for _, t := range l.toks {
-			if t.kind == kParam {
-				return "", nil, fmt.Errorf("apply exclusions: the rule holds the placeholder %s; rules take no parameters", t.text)
+			if t.kind == kParam && len(p.Args) > 0 {
+				return "", nil, fmt.Errorf("%s: the query holds the placeholder %s", what, t.text)
 			}
 		}
 		edits = append(edits, relationRefs(l, TracesTable))
 	}
 	if !sameInts(edits[0], edits[1]) {
-		return "", nil, fmt.Errorf("apply exclusions: %w: the rule's strings read differently with and without backslash escapes", sqlguard.ErrRefused)
+		return "", nil, fmt.Errorf("%s: %w: the query's strings read differently with and without backslash escapes", what, sqlguard.ErrRefused)
 	}
 	l, _ := lexSQL(ruleSQL, false)
 	var b strings.Builder
@@ -58,7 +80,11 @@ func Rewrite(ruleSQL string, p Predicate) (string, []any, error) {
 		b.WriteString(ruleSQL[last:t.pos])
 		b.WriteString("(SELECT * FROM ")
 		b.WriteString(TracesTable)
-		b.WriteString(" WHERE NOT coalesce((")
+		if keep {
+			b.WriteString(" WHERE coalesce((")
+		} else {
+			b.WriteString(" WHERE NOT coalesce((")
+		}
 		b.WriteString(p.SQL)
 		b.WriteString("), false))")
 		if !hasAlias(l, i) {

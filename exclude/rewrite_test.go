@@ -151,3 +151,22 @@ func TestRewriteDifferential(t *testing.T) {
 		})
 	}
 }
+
+func TestKeep(t *testing.T) {
+	p := Predicate{SQL: "coalesce(resource_attributes['tracehound.application'], '') IN ('shop')"}
+	got, args, err := Keep("SELECT t.peer_ip, count() AS n FROM traces t JOIN traces ON t.trace_id = traces.trace_id WHERE t.status_code = ? GROUP BY t.peer_ip", p)
+	if err != nil || len(args) != 0 {
+		t.Fatalf("Keep = %q, %v, %v", got, args, err)
+	}
+	want := "SELECT t.peer_ip, count() AS n FROM (SELECT * FROM traces WHERE coalesce((" + p.SQL + "), false)) t JOIN (SELECT * FROM traces WHERE coalesce((" +
+		p.SQL + "), false)) AS traces ON t.trace_id = traces.trace_id WHERE t.status_code = ? GROUP BY t.peer_ip"
+	if got != want {
+		t.Errorf("Keep =\n%s\nwant\n%s", got, want)
+	}
+	if _, _, err := Keep("SELECT count() FROM traces WHERE peer_ip = ?", Predicate{SQL: "peer_ip = ?", Args: []any{"x"}}); err == nil {
+		t.Error("Keep with arguments over a query with placeholders: no error")
+	}
+	if same, _, _ := Keep("SELECT 1 FROM traces", Predicate{}); same != "SELECT 1 FROM traces" {
+		t.Errorf("Keep with no predicate changed the query: %q", same)
+	}
+}

@@ -21,6 +21,10 @@ type User struct {
 	// MustChangePassword is set on accounts whose password was generated
 	// (the first admin) until its owner sets one.
 	MustChangePassword bool
+	// Applications are the applications whose data the user may see;
+	// empty (nil when read back) means every application. Stores keep the
+	// names as given, in order.
+	Applications []string
 }
 
 // Token is an API token. Only a hash of its secret is stored.
@@ -36,9 +40,14 @@ type Token struct {
 	// Application is the application whose ingest key this is: spans sent
 	// with it are tagged with the application's name. Empty otherwise.
 	Application string
-	CreatedAt   time.Time
-	ExpiresAt   time.Time // zero: never
-	LastUsedAt  time.Time // zero: never used
+	// Applications are the applications whose data the token may see;
+	// empty (nil when read back) means every application its user (or,
+	// for a service token, tracehound) allows. Stores keep the names as
+	// given, in order.
+	Applications []string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time // zero: never
+	LastUsedAt   time.Time // zero: never used
 }
 
 // Session is a signed-in browser session. Only a hash of its id is stored.
@@ -79,8 +88,8 @@ type AuditFilter struct {
 type AuthStore interface {
 	// CreateUser adds u, or returns ErrExists.
 	CreateUser(ctx context.Context, u User) error
-	// UpdateUser replaces the user's hash, role and flags, or returns
-	// ErrNotFound.
+	// UpdateUser replaces the user's hash, role, flags and applications,
+	// or returns ErrNotFound.
 	UpdateUser(ctx context.Context, u User) error
 	// User returns one user, or ErrNotFound.
 	User(ctx context.Context, name string) (User, error)

@@ -372,6 +372,7 @@ every rule.`,
 
 	var sSince, sUntil string
 	var sMax int
+	var sNarrate bool
 	suggest := &cobra.Command{
 		Use:   "suggest",
 		Short: "Suggest the narrowest exclusions for false positives and stable benign callers",
@@ -397,7 +398,7 @@ positive, with its dry run. Save one to a file and 'exclusions add -f' it.`,
 				return err
 			}
 			defer release()
-			res, err := b.ExclusionSuggestions(cmd.Context(), api.SuggestionQuery{Since: sSince, Until: until, Max: sMax})
+			res, err := b.ExclusionSuggestions(cmd.Context(), api.SuggestionQuery{Since: sSince, Until: until, Max: sMax, Narrate: sNarrate})
 			if err != nil {
 				return err
 			}
@@ -416,6 +417,16 @@ positive, with its dry run. Save one to a file and 'exclusions add -f' it.`,
 				fmt.Fprintf(g.stdout, "  conditions: %s\n  scope: %s\n", conditionsText(s.Exclusion), scopeText(s.Exclusion.Scope))
 				fmt.Fprintf(g.stdout, "  removes %d of its %d notification(s); dry run: %d → %d notifications, %d spans excluded\n",
 					s.Removes, len(s.Notifications), s.DryRun.NotificationsBefore, s.DryRun.NotificationsAfter, s.DryRun.RowsExcluded)
+				if i < len(res.Narratives) {
+					if n := res.Narratives[i]; n.Narrative != nil {
+						fmt.Fprintf(g.stdout, "  in words (LLM, checked): %s\n", n.Narrative.Summary)
+					} else {
+						fmt.Fprintf(g.stdout, "  no wording: %s\n", n.Error)
+					}
+				}
+			}
+			if res.NarrativeError != "" {
+				fmt.Fprintf(g.stdout, "\n(%s)\n", res.NarrativeError)
 			}
 			return nil
 		},
@@ -423,6 +434,7 @@ positive, with its dry run. Save one to a file and 'exclusions add -f' it.`,
 	suggest.Flags().StringVar(&sSince, "since", "", "window (default 7d)")
 	suggest.Flags().StringVar(&sUntil, "until", "", "end of the window, RFC 3339 (default now)")
 	suggest.Flags().IntVar(&sMax, "max", 0, "at most this many suggestions (default 5)")
+	suggest.Flags().BoolVar(&sNarrate, "narrate", false, "have the configured LLM word each suggestion (checked against its figures)")
 
 	cmd.AddCommand(list, show, add, rm, activate, test, suggest, newSilencesCmd(g))
 	return cmd

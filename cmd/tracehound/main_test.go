@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,15 @@ func TestScripts(t *testing.T) {
 				port := ln.Addr().(*net.TCPAddr).Port
 				ln.Close()
 				ts.Setenv(args[0], strconv.Itoa(port))
+			},
+			// envfile NAME FILE sets $NAME to the first line of FILE, such
+			// as a token's secret that a command printed (cp stdout FILE).
+			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: envfile NAME FILE")
+				}
+				first, _, _ := strings.Cut(ts.ReadFile(args[1]), "\n")
+				ts.Setenv(args[0], strings.TrimSpace(first))
 			},
 			// waitready URL waits up to 20s for URL to answer 200.
 			"waitready": func(ts *testscript.TestScript, neg bool, args []string) {

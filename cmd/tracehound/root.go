@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		fmt.Fprintln(stderr, "Pass an API token with --token or TRACEHOUND_TOKEN; an admin issues one with 'tracehound tokens create NAME --role viewer'.")
 	case errors.Is(err, auth.ErrForbidden):
-		fmt.Fprintln(stderr, "Your token's role does not allow this; ask an admin for a token with the role named above.")
+		fmt.Fprintln(stderr, "Your token's role or applications do not allow this; ask an admin for a token with the role or applications named above.")
 	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {

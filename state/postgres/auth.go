@@ -23,8 +23,8 @@ func affectedOne(tag pgconn.CommandTag, what string) error {
 
 // CreateUser implements state.AuthStore.
 func (s *Store) CreateUser(ctx context.Context, u state.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (name, password_hash, role, must_change_password, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, u.Name, u.PasswordHash, u.Role, u.MustChangePassword, stamp(u.CreatedAt), stamp(u.UpdatedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (name, password_hash, role, must_change_password, applications, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.Name, u.PasswordHash, u.Role, u.MustChangePassword, applicationsArg(u.Applications), stamp(u.CreatedAt), stamp(u.UpdatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("user %q: %w", u.Name, state.ErrExists)
 	}
@@ -36,19 +36,38 @@ func (s *Store) CreateUser(ctx context.Context, u state.User) error {
 
 // UpdateUser implements state.AuthStore.
 func (s *Store) UpdateUser(ctx context.Context, u state.User) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $1, role = $2, must_change_password = $3, updated_at = $4 WHERE name = $5`,
-		u.PasswordHash, u.Role, u.MustChangePassword, stamp(u.UpdatedAt), u.Name)
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $1, role = $2, must_change_password = $3, applications = $4, updated_at = $5 WHERE name = $6`,
+		u.PasswordHash, u.Role, u.MustChangePassword, applicationsArg(u.Applications), stamp(u.UpdatedAt), u.Name)
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
 	return affectedOne(tag, "user "+u.Name)
 }
 
-const userColumns = `name, password_hash, role, must_change_password, created_at, updated_at`
+// applicationsArg is an application list as the text[] columns take it:
+// a nil slice would be NULL, which they refuse.
+func applicationsArg(apps []string) []string {
+	if apps == nil {
+		return []string{}
+	}
+	return apps
+}
+
+// noApplications turns the empty list read back into nil, as the
+// state.AuthStore promises.
+func noApplications(apps []string) []string {
+	if len(apps) == 0 {
+		return nil
+	}
+	return apps
+}
+
+const userColumns = `name, password_hash, role, must_change_password, applications, created_at, updated_at`
 
 func scanUser(row pgx.Row) (state.User, error) {
 	var u state.User
-	err := row.Scan(&u.Name, &u.PasswordHash, &u.Role, &u.MustChangePassword, (*scanStamp)(&u.CreatedAt), (*scanStamp)(&u.UpdatedAt))
+	err := row.Scan(&u.Name, &u.PasswordHash, &u.Role, &u.MustChangePassword, &u.Applications, (*scanStamp)(&u.CreatedAt), (*scanStamp)(&u.UpdatedAt))
+	u.Applications = noApplications(u.Applications)
 	return u, err
 }
 
@@ -85,8 +104,9 @@ func (s *Store) CreateToken(ctx context.Context, t state.Token) error {
 	if t.User != "" {
 		user = &t.User
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, hash, role, user_name, application, created_at, expires_at, last_used_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, t.ID, t.Name, t.Hash, t.Role, user, t.Application, stamp(t.CreatedAt), nullStamp(t.ExpiresAt), nullStamp(t.LastUsedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, hash, role, user_name, application, applications, created_at, expires_at, last_used_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.Name, t.Hash, t.Role, user, t.Application, applicationsArg(t.Applications),
+		stamp(t.CreatedAt), nullStamp(t.ExpiresAt), nullStamp(t.LastUsedAt))
 	if isUnique(err) {
 		return fmt.Errorf("token %q: %w", t.ID, state.ErrExists)
 	}
@@ -96,11 +116,12 @@ func (s *Store) CreateToken(ctx context.Context, t state.Token) error {
 	return nil
 }
 
-const tokenColumns = `id, name, hash, role, coalesce(user_name, ''), application, created_at, expires_at, last_used_at`
+const tokenColumns = `id, name, hash, role, coalesce(user_name, ''), application, applications, created_at, expires_at, last_used_at`
 
 func scanToken(row pgx.Row) (state.Token, error) {
 	var t state.Token
-	err := row.Scan(&t.ID, &t.Name, &t.Hash, &t.Role, &t.User, &t.Application, (*scanStamp)(&t.CreatedAt), (*scanStamp)(&t.ExpiresAt), (*scanStamp)(&t.LastUsedAt))
+	err := row.Scan(&t.ID, &t.Name, &t.Hash, &t.Role, &t.User, &t.Application, &t.Applications, (*scanStamp)(&t.CreatedAt), (*scanStamp)(&t.ExpiresAt), (*scanStamp)(&t.LastUsedAt))
+	t.Applications = noApplications(t.Applications)
 	return t, err
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,8 +19,12 @@ func isConstraint(err error) bool {
 
 // CreateUser implements state.AuthStore.
 func (s *Store) CreateUser(ctx context.Context, u state.User) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (name, password_hash, role, must_change_password, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, u.Name, u.PasswordHash, u.Role, u.MustChangePassword, formatTime(u.CreatedAt), formatTime(u.UpdatedAt))
+	apps, err := encodeApplications(u.Applications)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO users (name, password_hash, role, must_change_password, applications, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Name, u.PasswordHash, u.Role, u.MustChangePassword, apps, formatTime(u.CreatedAt), formatTime(u.UpdatedAt))
 	if isConstraint(err) {
 		return fmt.Errorf("user %q: %w", u.Name, state.ErrExists)
 	}
@@ -31,8 +36,12 @@ func (s *Store) CreateUser(ctx context.Context, u state.User) error {
 
 // UpdateUser implements state.AuthStore.
 func (s *Store) UpdateUser(ctx context.Context, u state.User) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, role = ?, must_change_password = ?, updated_at = ? WHERE name = ?`,
-		u.PasswordHash, u.Role, u.MustChangePassword, formatTime(u.UpdatedAt), u.Name)
+	apps, err := encodeApplications(u.Applications)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, role = ?, must_change_password = ?, applications = ?, updated_at = ? WHERE name = ?`,
+		u.PasswordHash, u.Role, u.MustChangePassword, apps, formatTime(u.UpdatedAt), u.Name)
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
@@ -50,15 +59,43 @@ func affectedOne(res sql.Result, what string) error {
 	return nil
 }
 
-const userColumns = `name, password_hash, role, must_change_password, created_at, updated_at`
+// encodeApplications turns an application list into the JSON array the
+// applications columns hold; nil is "[]".
+func encodeApplications(apps []string) (string, error) {
+	if len(apps) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(apps)
+	if err != nil {
+		return "", fmt.Errorf("encode applications: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeApplications reads an applications column; "[]" is nil.
+func decodeApplications(s string) ([]string, error) {
+	var apps []string
+	if err := json.Unmarshal([]byte(s), &apps); err != nil {
+		return nil, fmt.Errorf("decode applications %q: %w", s, err)
+	}
+	if len(apps) == 0 {
+		return nil, nil
+	}
+	return apps, nil
+}
+
+const userColumns = `name, password_hash, role, must_change_password, applications, created_at, updated_at`
 
 func scanUser(row interface{ Scan(...any) error }) (state.User, error) {
 	var u state.User
-	var created, updated string
-	if err := row.Scan(&u.Name, &u.PasswordHash, &u.Role, &u.MustChangePassword, &created, &updated); err != nil {
+	var apps, created, updated string
+	if err := row.Scan(&u.Name, &u.PasswordHash, &u.Role, &u.MustChangePassword, &apps, &created, &updated); err != nil {
 		return u, err
 	}
 	var err error
+	if u.Applications, err = decodeApplications(apps); err != nil {
+		return u, err
+	}
 	if u.CreatedAt, err = parseTime(created); err != nil {
 		return u, err
 	}
@@ -98,8 +135,12 @@ func (s *Store) CreateToken(ctx context.Context, t state.Token) error {
 	if t.User != "" {
 		user = sql.NullString{String: t.User, Valid: true}
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (id, name, hash, role, user_name, application, created_at, expires_at, last_used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, t.Hash, t.Role, user, t.Application, formatTime(t.CreatedAt), nullTime(t.ExpiresAt), nullTime(t.LastUsedAt))
+	apps, err := encodeApplications(t.Applications)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO api_tokens (id, name, hash, role, user_name, application, applications, created_at, expires_at, last_used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, t.Hash, t.Role, user, t.Application, apps, formatTime(t.CreatedAt), nullTime(t.ExpiresAt), nullTime(t.LastUsedAt))
 	if isConstraint(err) {
 		return fmt.Errorf("token %q: %w", t.ID, state.ErrExists)
 	}
@@ -109,16 +150,19 @@ func (s *Store) CreateToken(ctx context.Context, t state.Token) error {
 	return nil
 }
 
-const tokenColumns = `id, name, hash, role, coalesce(user_name, ''), application, created_at, expires_at, last_used_at`
+const tokenColumns = `id, name, hash, role, coalesce(user_name, ''), application, applications, created_at, expires_at, last_used_at`
 
 func scanToken(row interface{ Scan(...any) error }) (state.Token, error) {
 	var t state.Token
-	var created string
+	var apps, created string
 	var expires, used sql.NullString
-	if err := row.Scan(&t.ID, &t.Name, &t.Hash, &t.Role, &t.User, &t.Application, &created, &expires, &used); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.Hash, &t.Role, &t.User, &t.Application, &apps, &created, &expires, &used); err != nil {
 		return t, err
 	}
 	var err error
+	if t.Applications, err = decodeApplications(apps); err != nil {
+		return t, err
+	}
 	if t.CreatedAt, err = parseTime(created); err != nil {
 		return t, err
 	}

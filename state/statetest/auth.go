@@ -3,6 +3,7 @@ package statetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,6 +20,11 @@ func runAuthStore(t *testing.T, newStore Factory) {
 		s := newStore(t)
 		defer s.Close()
 		testTokens(t, s)
+	})
+	t.Run("Scopes", func(t *testing.T) {
+		s := newStore(t)
+		defer s.Close()
+		testScopes(t, s)
 	})
 	t.Run("Sessions", func(t *testing.T) {
 		s := newStore(t)
@@ -117,6 +123,87 @@ func testTokens(t *testing.T, s state.Store) {
 	}
 	if _, err := s.TokenByHash(ctx, "aa"); !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("token of a deleted user: TokenByHash = %v, want ErrNotFound", err)
+	}
+}
+
+// testScopes checks that the applications of users and tokens round-trip
+// in order, that an update replaces them (clearing included), and that
+// accounts and tokens stored without any read back as unscoped.
+func testScopes(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	scoped := state.User{Name: "pay", PasswordHash: "h", Role: "analyst", CreatedAt: base, UpdatedAt: base,
+		Applications: []string{"checkout", "billing"}}
+	for _, u := range []state.User{scoped, {Name: "ops", PasswordHash: "h", Role: "admin", CreatedAt: base, UpdatedAt: base}} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser(%s) = %v", u.Name, err)
+		}
+	}
+	if got, err := s.User(ctx, "pay"); err != nil || !slices.Equal(got.Applications, []string{"checkout", "billing"}) {
+		t.Errorf("User(pay).Applications = %q, %v; want [checkout billing]", got.Applications, err)
+	}
+	if got, err := s.User(ctx, "ops"); err != nil || got.Applications != nil {
+		t.Errorf("User(ops).Applications = %#v, %v; want nil (every application)", got.Applications, err)
+	}
+	users, err := s.Users(ctx)
+	if err != nil || len(users) != 2 || users[0].Name != "ops" || users[0].Applications != nil ||
+		!slices.Equal(users[1].Applications, scoped.Applications) {
+		t.Errorf("Users() = %+v, %v; want ops unscoped, pay with [checkout billing]", users, err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		apps []string
+	}{
+		{"narrowed", []string{"billing"}},
+		{"cleared", nil},
+		{"cleared with an empty slice", []string{}},
+		{"widened again", []string{"search", "checkout"}},
+	} {
+		scoped.Applications = tc.apps
+		if err := s.UpdateUser(ctx, scoped); err != nil {
+			t.Fatalf("%s: UpdateUser(pay) = %v", tc.name, err)
+		}
+		got, err := s.User(ctx, "pay")
+		want := tc.apps
+		if len(want) == 0 {
+			want = nil
+		}
+		if err != nil || !slices.Equal(got.Applications, want) || (want == nil) != (got.Applications == nil) {
+			t.Errorf("%s: User(pay).Applications = %#v, %v; want %#v", tc.name, got.Applications, err, want)
+		}
+	}
+
+	toks := []state.Token{
+		{ID: "tok_s", Name: "pay-laptop", Hash: "s1", Role: "viewer", User: "pay", Applications: []string{"search"}, CreatedAt: base},
+		{ID: "tok_u", Name: "pay-ci", Hash: "s2", Role: "viewer", User: "pay", CreatedAt: base.Add(time.Second)},
+		{ID: "tok_v", Name: "reports", Hash: "s3", Role: "viewer", Applications: []string{"checkout", "billing"}, CreatedAt: base.Add(2 * time.Second)},
+	}
+	for _, tok := range toks {
+		if err := s.CreateToken(ctx, tok); err != nil {
+			t.Fatalf("CreateToken(%s) = %v", tok.ID, err)
+		}
+	}
+	for _, tok := range toks {
+		got, err := s.TokenByHash(ctx, tok.Hash)
+		if err != nil || got.ID != tok.ID || !slices.Equal(got.Applications, tok.Applications) || (tok.Applications == nil) != (got.Applications == nil) {
+			t.Errorf("TokenByHash(%s).Applications = %#v, %v; want %#v", tok.Hash, got.Applications, err, tok.Applications)
+		}
+	}
+	list, err := s.Tokens(ctx)
+	if err != nil || len(list) != len(toks) {
+		t.Fatalf("Tokens() = %+v, %v; want %d tokens", list, err, len(toks))
+	}
+	for i, tok := range toks {
+		if list[i].ID != tok.ID || !slices.Equal(list[i].Applications, tok.Applications) {
+			t.Errorf("Tokens()[%d] = %s with %q, want %s with %q", i, list[i].ID, list[i].Applications, tok.ID, tok.Applications)
+		}
+	}
+	// Touching a token keeps its applications.
+	if err := s.TouchToken(ctx, "tok_v", base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TokenByHash(ctx, "s3"); err != nil || !slices.Equal(got.Applications, []string{"checkout", "billing"}) {
+		t.Errorf("after TouchToken, TokenByHash(s3).Applications = %q, %v", got.Applications, err)
 	}
 }
 
