@@ -175,6 +175,111 @@ describe('the DataVault story', { concurrency: 1 }, () => {
     assert.equal(await items.count(), n);
   });
 
+  test('an investigation of the attacker IPs says Malicious — Data Exfiltration, with its evidence and campaign', async () => {
+    // From the IP page: one address.
+    await page.goto(`/ips?ip=${attackers[0]}`);
+    await page.getByRole('complementary', { name: `IP ${attackers[0]}` }).getByRole('link', { name: 'Run investigation' }).click();
+    await page.waitForURL(/\/investigations\?callers=104\.248\.73\.19$/);
+    const verdict = page.getByRole('region', { name: 'Verdict' });
+    await verdict.locator('.verdict-label').getByText('Data Exfiltration', { exact: true }).waitFor({ timeout: 60_000 });
+    // Then all three, from the form; the URL holds them.
+    const box = page.getByRole('textbox', { name: 'IPs or API keys' });
+    assert.equal(await box.inputValue(), attackers[0]);
+    await box.fill(attackers.join(', '));
+    await page.getByRole('button', { name: 'Investigate', exact: true }).click();
+    await page.waitForURL(/callers=104\.248\.73\.19%2C167\.71\.205\.88%2C178\.128\.44\.156/);
+    await verdict.getByText('3 of 3 callers flagged', { exact: true }).waitFor({ timeout: 60_000 });
+    const text = await verdict.innerText();
+    assert.match(text, /Malicious\s+—\s+Data Exfiltration/, text);
+    assert.match(text, /High certainty/, text);
+    const risk = Number(await verdict.getByRole('meter', { name: 'Risk score' }).getAttribute('aria-valuenow'));
+    assert.ok(risk >= 80, `risk score ${risk}`);
+    const callers = await page.getByRole('table', { name: 'Callers' }).locator('tbody tr').allInnerTexts();
+    assert.equal(callers.length, 3);
+    for (const row of callers) assert.match(row, /Malicious — Data Exfiltration/);
+    // The findings of the riskiest caller, with their evidence queries.
+    const caller = page.getByRole('region', { name: /^Caller / });
+    const findings = caller.getByRole('list', { name: 'Findings' });
+    await findings.getByText(/Sequential enumeration of query parameter collection_id/).waitFor();
+    assert.ok(await findings.getByRole('link', { name: 'Run the evidence query' }).count() >= 3, 'findings link their evidence queries');
+    const attack = await caller.getByRole('list', { name: 'ATT&CK techniques' }).innerText();
+    for (const t of ['T1190', 'T1530', 'T1078']) assert.match(attack, new RegExp(t));
+    const owasp = await caller.getByRole('list', { name: 'OWASP API Top 10' }).innerText();
+    for (const t of ['API1', 'API3', 'API4']) assert.match(owasp, new RegExp(t + ' '));
+    assert.match(await caller.getByRole('list', { name: 'Remediation' }).innerText(), /Revoke API key/);
+    // The campaign: the three addresses share the trial key.
+    const campaign = page.getByRole('region', { name: /^Campaign C-/ });
+    const members = await campaign.getByLabel('Campaign members').getByRole('link').allInnerTexts();
+    assert.deepEqual([...members].sort(), [...attackers].sort());
+    await campaign.getByRole('list', { name: /^Timeline of/ }).getByText(/joins \(address 3 of 3\)/).waitFor();
+    await shot(page, '15a-investigation');
+    // An evidence query runs in the SQL console and reproduces its finding's figure.
+    const enumeration = findings.locator('li').filter({ hasText: 'Sequential enumeration' });
+    const distinct = (await enumeration.innerText()).match(/([\d,]+) distinct ids/)?.[1];
+    assert.ok(distinct, 'the enumeration finding counts distinct ids');
+    await enumeration.getByRole('link', { name: 'Run the evidence query' }).click();
+    await page.waitForURL(/\/forensics\?tab=sql&sql=/);
+    const rows = page.getByRole('table', { name: 'Query results' });
+    await rows.locator('.vbody [role=row]').first().waitFor({ timeout: 30_000 });
+    const answer = await rows.innerText();
+    assert.match(answer, /unique_ids/i);
+    assert.ok(answer.split('\n').includes(distinct), `the evidence query answers ${distinct} unique ids:\n${answer}`);
+    // Back: the URL reproduces the investigation.
+    await page.goBack();
+    await verdict.getByText('3 of 3 callers flagged', { exact: true }).waitFor({ timeout: 60_000 });
+  });
+
+  test('an exclusion is dry-run over history, warns that it hides the blocked attacker, is activated and deleted', async () => {
+    await page.goto('/exclusions');
+    await page.getByRole('button', { name: 'New exclusion' }).click();
+    const form = page.getByRole('form', { name: 'New exclusion' });
+    await form.getByLabel('Condition 1 value').fill(attackers[0]);
+    await form.getByRole('radio', { name: 'Chosen rules' }).click();
+    await form.getByRole('checkbox', { name: /One API key used from many addresses/ }).check();
+    await form.getByLabel(/^Reason/).fill('e2e: a partner, supposedly');
+    await form.getByLabel(/^Id/).fill('exc-e2e');
+    await form.getByRole('button', { name: 'Create in shadow' }).click();
+    await page.waitForURL(/\/exclusions\/exc-e2e$/);
+    await page.getByRole('heading', { name: 'exc-e2e' }).waitFor();
+    await page.getByText('pending · shadow').first().waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Activate/ }).count(), 0, 'activation waits for a dry run');
+    // The dry run streams its progress, then its impact.
+    await page.getByRole('button', { name: 'Dry run', exact: true }).click();
+    const result = page.getByLabel('Dry run result');
+    await result.waitFor({ timeout: 300_000 });
+    const summary = await result.innerText();
+    assert.match(summary, /It would have suppressed [1-9]\d* alert firings? in 1 rule/, summary);
+    assert.match(summary, /hiding [1-9][\d,]* requests/, summary);
+    assert.match(summary, /[\d,]+ evaluations in .* · [1-9]\d* progress updates?/, summary);
+    const warning = result.getByRole('alert');
+    const warned = await warning.innerText();
+    assert.match(warned, /would hide malicious or confirmed activity/);
+    assert.ok(warned.includes(attackers[0]), `the warning names the blocked attacker:\n${warned}`);
+    assert.ok(await result.getByRole('table', { name: 'Suppressed firings', includeHidden: true }).locator('tbody tr').count() >= 1, 'the suppressed firings are listed');
+    await shot(page, '21-exclusion-dry-run');
+    // Activating what hides malicious activity takes a reason.
+    await page.getByRole('button', { name: 'Activate anyway' }).click();
+    await page.getByText('Say why the flagged activity may be suppressed.').waitFor();
+    await page.getByLabel(/^Override reason/).fill('e2e: checking the override path');
+    await page.getByRole('button', { name: 'Activate anyway' }).click();
+    await page.getByText('Exclusion exc-e2e is active').waitFor({ timeout: 120_000 });
+    await page.locator('.badge', { hasText: /^active$/ }).waitFor();
+    await page.getByText('e2e: checking the override path').waitFor();
+    // The list shows it active, forced, with who made it and why.
+    await page.goto('/exclusions');
+    const row = page.getByRole('table', { name: 'Exclusions' }).locator('tr[data-id="exc-e2e"]');
+    const line = await row.innerText();
+    for (const want of [/active/, /forced/, /e2e: a partner, supposedly/, /104\.248\.73\.19/, /e2e/]) assert.match(line, want, line);
+    await shot(page, '22-exclusions');
+    // Deleted, it leaves the list.
+    await row.getByRole('link', { name: 'exc-e2e' }).click();
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('dialog', { name: 'Delete exc-e2e' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.waitForURL(/\/exclusions$/);
+    await page.getByText('Exclusion exc-e2e deleted').waitFor();
+    await page.getByText('No exclusion applies').waitFor();
+  });
+
   test('incidents, rules and settings render', async () => {
     await page.goto('/incidents');
     const link = page.getByRole('table').getByRole('link').first();
@@ -192,8 +297,6 @@ describe('the DataVault story', { concurrency: 1 }, () => {
     await page.goto('/settings');
     await page.getByRole('table', { name: 'Users' }).waitFor();
     await shot(page, '18-settings');
-    await page.goto('/investigations');
-    await page.getByText('This page arrives with its API').waitFor();
   });
 
   test('no page logged an error', () => {
@@ -216,6 +319,14 @@ describe('roles and themes', { concurrency: 1 }, () => {
     assert.equal(await p.getByRole('button', { name: 'Block…' }).count(), 0);
     assert.equal(await p.getByRole('button', { name: 'Track addresses…' }).count(), 0);
     await shot(p, '19-viewer-ips');
+    // Exclusions: read, not changed.
+    await p.goto('/exclusions');
+    await p.getByRole('heading', { name: 'Silences' }).waitFor();
+    assert.equal(await p.getByRole('button', { name: 'New exclusion' }).count(), 0);
+    assert.equal(await p.getByRole('form', { name: 'New silence' }).count(), 0);
+    // Investigations are for viewers too (the server's role for them).
+    await p.goto('/investigations?callers=178.128.44.156');
+    await p.getByRole('region', { name: 'Verdict' }).locator('.verdict-label').getByText('Malicious', { exact: true }).waitFor({ timeout: 60_000 });
     assert.deepEqual(errs, []);
     await context.close();
   });

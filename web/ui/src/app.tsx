@@ -5,8 +5,10 @@ import { api, onSessionLost, setSession } from './api';
 import { Button, Spinner } from './components/ui';
 import { SessionContext, ToastContext, usePoll, type Toast } from './hooks';
 import type { Me, NotificationPage } from './lib/types';
+import { ExclusionsPage } from './pages/exclusions/Exclusions';
 import { ForensicsPage } from './pages/forensics/Forensics';
 import { IncidentsPage } from './pages/incidents/Incidents';
+import { InvestigationsPage } from './pages/investigations/Investigations';
 import { IPsPage } from './pages/ips/IPs';
 import { LoginPage, PasswordChange } from './pages/login/Login';
 import { MapPage } from './pages/map/Map';
@@ -14,7 +16,6 @@ import { NotificationsPage } from './pages/notifications/Notifications';
 import { OverviewPage } from './pages/overview/Overview';
 import { RulesPage } from './pages/rules/Rules';
 import { SettingsPage } from './pages/settings/Settings';
-import { ComingSoon } from './pages/soon/ComingSoon';
 import { TracesPage } from './pages/traces/Traces';
 import { linkClick, match, navigate, useLocation } from './router';
 import { applyTheme, effectiveTheme, loadTheme, type ThemeChoice } from './theme';
@@ -23,22 +24,19 @@ interface NavItem {
   path: string;
   label: string;
   icon: string;
-  soon?: boolean;
 }
 
-// Investigation and Exclusions have their place; their pages arrive with
-// their APIs.
 const nav: NavItem[] = [
   { path: '/', label: 'Overview', icon: '◎' },
   { path: '/map', label: 'API map', icon: '◍' },
   { path: '/notifications', label: 'Notifications', icon: '⚑' },
   { path: '/incidents', label: 'Incidents', icon: '▲' },
   { path: '/ips', label: 'IPs', icon: '⊕' },
-  { path: '/investigations', label: 'Investigation', icon: '⚲', soon: true },
+  { path: '/investigations', label: 'Investigation', icon: '⚲' },
   { path: '/traces', label: 'Traces', icon: '≡' },
   { path: '/forensics', label: 'Forensics', icon: '?' },
   { path: '/rules', label: 'Rules', icon: '§' },
-  { path: '/exclusions', label: 'Exclusions', icon: '⊘', soon: true },
+  { path: '/exclusions', label: 'Exclusions', icon: '⊘' },
   { path: '/settings', label: 'Settings', icon: '⚙' },
 ];
 
@@ -60,8 +58,9 @@ const routes: Route[] = [
   { pattern: '/rules', render: () => <RulesPage /> },
   { pattern: '/rules/:id', render: (p) => <RulesPage id={p.id} /> },
   { pattern: '/settings', render: () => <SettingsPage /> },
-  { pattern: '/investigations', render: () => <ComingSoon what="Investigation" about="verdict card, risk gauge, findings with their evidence queries, ATT&CK and OWASP mapping, remediation and the campaign view" /> },
-  { pattern: '/exclusions', render: () => <ComingSoon what="Exclusions" about="exclusions with a live dry run over history before they apply" /> },
+  { pattern: '/investigations', render: () => <InvestigationsPage /> },
+  { pattern: '/exclusions', render: () => <ExclusionsPage /> },
+  { pattern: '/exclusions/:id', render: (p) => <ExclusionsPage id={p.id} /> },
 ];
 
 function isActive(item: NavItem, path: string): boolean {
@@ -170,11 +169,10 @@ function Sidebar({ path }: { path: string }) {
       <ul>
         {nav.map((item) => (
           <li key={item.path}>
-            <a href={item.path} class={'nav' + (isActive(item, path) ? ' nav-on' : '') + (item.soon ? ' nav-soon' : '')} aria-current={isActive(item, path) ? 'page' : undefined}>
+            <a href={item.path} class={'nav' + (isActive(item, path) ? ' nav-on' : '')} aria-current={isActive(item, path) ? 'page' : undefined}>
               <span class="nav-icon" aria-hidden="true">{item.icon}</span>
               <span>{item.label}</span>
               {item.path === '/notifications' && open > 0 && <span class="nav-count" aria-label={`${open} open`}>{open > 999 ? '999+' : open}</span>}
-              {item.soon && <span class="nav-soon-tag">soon</span>}
             </a>
           </li>
         ))}

@@ -1,6 +1,7 @@
 // Small building blocks shared by the pages.
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { gaugeArc, riskBand } from '../lib/investigation';
 import { severityRank, statusLabel } from '../lib/triage';
 
 export function Badge(props: { kind?: string; children: ComponentChildren; title?: string }) {
@@ -145,6 +146,19 @@ export function Meter({ value, label }: { value: number; label: string }) {
       <span class={'meter-fill meter-' + kind} style={{ width: v + '%' }} />
       <span class="meter-num">{v}</span>
     </span>
+  );
+}
+
+/** Gauge draws a 0–100 score as a half-circle dial, coloured by band (a risk score). */
+export function Gauge({ value, label, caption }: { value: number; label: string; caption?: string }) {
+  const v = Math.round(Math.max(0, Math.min(100, Number.isFinite(value) ? value : 0)));
+  return (
+    <svg class="gauge" viewBox="0 0 120 72" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={v} aria-label={label}>
+      <path d={gaugeArc(100, 60, 62, 50)} class="gauge-track" />
+      {v > 0 && <path d={gaugeArc(v, 60, 62, 50)} class={'gauge-fill gauge-' + riskBand(v)} />}
+      <text x={60} y={56} class="gauge-num" text-anchor="middle">{v}</text>
+      <text x={60} y={70} class="gauge-cap" text-anchor="middle">{caption ?? 'of 100'}</text>
+    </svg>
   );
 }
 

@@ -5,6 +5,14 @@ describe('niceMax', () => {
   const cases: [number, number][] = [[0, 1], [1, 1], [7, 10], [8923, 10000], [2419, 2500], [180, 200], [0.3, 0.5], [46, 50]];
   for (const [v, want] of cases) it(`niceMax(${v}) = ${want}`, () => expect(niceMax(v)).toBe(want));
   it('niceTicks', () => expect(niceTicks(8923)).toEqual([0, 2500, 5000, 7500, 10000]));
+  it('niceTicks of small counts are whole numbers', () => {
+    expect(niceTicks(2)).toEqual([0, 1, 2]);
+    expect(niceTicks(1)).toEqual([0, 1]);
+    expect(niceTicks(0)).toEqual([0, 1]);
+    expect(niceTicks(4)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(niceTicks(7)).toEqual([0, 2.5, 5, 7.5, 10]);
+    expect(niceTicks(0.3)).toEqual([0, 0.125, 0.25, 0.375, 0.5]);
+  });
 });
 
 describe('barLayout', () => {

@@ -10,9 +10,10 @@ export function niceMax(v: number): number {
   return 10 * p;
 }
 
-/** niceTicks returns count+1 evenly spaced ticks from 0 to niceMax(max). */
+/** niceTicks returns count+1 evenly spaced ticks from 0 to niceMax(max); small counts (a top of 1 to 5) tick each integer, not fractions of one. */
 export function niceTicks(max: number, count = 4): number[] {
   const top = niceMax(max);
+  if (Number.isInteger(top) && top >= 1 && top <= 5) count = top;
   return Array.from({ length: count + 1 }, (_, i) => (top * i) / count);
 }
 

@@ -379,3 +379,262 @@ export interface ReceiverStatus {
   failed: number;
   send_resolved: boolean;
 }
+
+// Investigations (api/investigate.go, detect/types.go).
+
+export interface CallerRef { kind: 'ip' | 'api_key'; value: string }
+export interface Technique { id: string; name: string }
+
+export interface Evidence {
+  figures: Record<string, unknown> | null;
+  sql?: string;
+  note?: string;
+}
+
+export interface Finding { detector: string; text: string; figures?: Record<string, unknown> }
+
+export interface Detection { detector: string; score: number; fired: boolean; finding: string; evidence: Evidence }
+
+export interface StatusMix {
+  ok: number;
+  client_errors: number;
+  server_errors: number;
+  unauthorized: number;
+  forbidden: number;
+  not_found: number;
+  too_many_requests: number;
+}
+
+export interface KeyUse {
+  api_key_id: string;
+  requests: number;
+  first_seen?: string;
+  age_days: number;
+  age_censored: boolean;
+  created_by?: string;
+  ips: number;
+  networks: number;
+  asns?: number;
+  key_requests: number;
+  key_bytes: number;
+}
+
+export interface Activity {
+  requests: number;
+  bytes: number;
+  avg_bytes: number;
+  first_seen?: string;
+  last_seen?: string;
+  active_days: number;
+  endpoints: number;
+  top_endpoints: { endpoint: string; service: string; requests: number; bytes: number; share: number }[];
+  status: StatusMix;
+  api_keys: KeyUse[];
+  user_agents: string[];
+  ips: string[];
+  networks: number;
+}
+
+export interface CallerReport {
+  caller: CallerRef;
+  verdict: string;
+  severity: string;
+  class?: string;
+  certainty: string;
+  risk_score: number;
+  summary: string;
+  attack_pattern?: string;
+  findings: Finding[];
+  detectors: Detection[];
+  attack_techniques: Technique[];
+  owasp: Technique[];
+  remediation: string[];
+  campaign: { id: string; verdict: string; members: number; summary: string } | null;
+  activity: Activity;
+  enrichment?: { country?: string; asn?: number; as_org?: string; isp?: string; usage_type?: string; data_center: boolean; tor: boolean; abuse_confidence?: number };
+}
+
+export interface Campaign {
+  id: string;
+  verdict: string;
+  severity: string;
+  class: string;
+  summary: string;
+  target: string;
+  linked_by: string[];
+  ips: string[];
+  ip_count: number;
+  api_keys: string[];
+  user_agents: string[];
+  requests: number;
+  bytes: number;
+  unique_objects: number;
+  object_source?: string;
+  id_ranges?: { ip: string; requests: number; min: number; max: number; unique: number }[];
+  overlap: number;
+  first_seen: string;
+  last_seen: string;
+  duration_hours: number;
+  timeline: { at: string; kind: string; ip?: string; text: string }[];
+  evidence: Evidence;
+}
+
+export interface Overall {
+  verdict: string;
+  severity: string;
+  class?: string;
+  certainty: string;
+  risk_score: number;
+  callers: number;
+  flagged: number;
+  summary: string;
+}
+
+export interface InvestigationResult {
+  since: string;
+  until: string;
+  overall: Overall;
+  callers: CallerReport[];
+  campaigns: Campaign[];
+  queries: number;
+  elapsed_ms: number;
+  narrative?: { summary: string; remediation_suggestions: string[]; risk_opinion: number; model_risk: number };
+  narrative_error?: string;
+}
+
+export interface CampaignReport { since: string; until: string; campaigns: Campaign[]; screened: number; queries: number; elapsed_ms: number }
+
+export interface KeyInfo {
+  api_key_id: string;
+  first_seen: string;
+  last_seen: string;
+  age_days: number;
+  age_censored: boolean;
+  created_by?: string;
+  requests: number;
+  bytes: number;
+  ip_count: number;
+  ips: string[];
+  networks: number;
+  asns?: number;
+  endpoints: number;
+  top_endpoint: string;
+  top_endpoint_share: number;
+  error_rate: number;
+  risk_score: number;
+  risk_factors: string[];
+}
+
+export interface KeyInventory { since: string; until: string; keys: KeyInfo[]; total: number; sql: string; queries: number }
+
+// Exclusions and silences (api/exclusions.go, exclude/).
+
+export type ConditionKind = 'path_glob' | 'ip_cidr' | 'api_key' | 'user_agent' | 'asn' | 'status' | 'sql_predicate';
+export interface Condition { kind: ConditionKind; value: string }
+export type ScopeKind = 'rule' | 'rules' | 'existing' | 'any';
+
+export interface Exclusion {
+  id: string;
+  conditions: Condition[];
+  match: 'all' | 'any';
+  scope: { kind: ScopeKind; rule_ids?: string[] };
+  reason: string;
+  created_by?: string;
+  created_at?: string;
+  /** "never", an RFC 3339 time, or (in a request) a duration such as 30d. */
+  expires_at: string;
+  mode: 'active' | 'shadow';
+  shadow_until?: string;
+  hit_count: number;
+  last_hit?: string;
+  force_reason?: string;
+}
+
+export type ExclusionStatus = 'active' | 'shadow' | 'review' | 'expired';
+
+export interface ExclusionInfo extends Exclusion {
+  status: ExclusionStatus;
+  shadow_suppressions: number;
+  updated_at?: string;
+  updated_by?: string;
+}
+
+export interface ShadowSuppression { exclusion_id?: string; rule_id: string; fingerprint: string; labels: Record<string, string> | null; starts_at: string; at: string }
+
+export interface ExclusionDetail extends ExclusionInfo {
+  suppressed: ShadowSuppression[] | null;
+  dry_run?: DryRunResult;
+}
+
+export interface DryRunProgress {
+  phase: string;
+  rule?: string;
+  rules_done: number;
+  rules_total: number;
+  steps_done: number;
+  steps_total: number;
+}
+
+export interface FiringDiff {
+  rule_id: string;
+  mode: string;
+  fingerprint: string;
+  labels: Record<string, string> | null;
+  summary?: string;
+  started_at: string;
+  resolved_at?: string;
+}
+
+export interface FlaggedSuppression {
+  why: string;
+  rule_id?: string;
+  fingerprint?: string;
+  notification_id?: number;
+  status?: string;
+  reason?: string;
+  labels?: Record<string, string>;
+  started_at?: string;
+  ip?: string;
+}
+
+export interface DryRunResult {
+  exclusion: Exclusion;
+  from: string;
+  to: string;
+  rules: { rule_id: string; name: string; mode: string; notifications_before: number; notifications_after: number; firings_removed: number; firings_added: number; skipped?: string; elapsed_ns: number }[];
+  notifications_before: number;
+  notifications_after: number;
+  removed: FiringDiff[] | null;
+  added: FiringDiff[] | null;
+  rows_excluded: number;
+  rows_total: number;
+  top_excluded_keys: { key: string; value: string; rows: number }[] | null;
+  per_day: { day: string; rows_excluded: number; notifications_before: number; notifications_after: number }[] | null;
+  suppressed_true_positives: FlaggedSuppression[] | null;
+  warnings?: string[];
+  elapsed_ns: number;
+}
+
+export interface Suggestion {
+  exclusion: Exclusion;
+  source: string;
+  rationale: string;
+  caller: { api_key_id?: string; ips: string[] | null; user_agent?: string; endpoints: string[] | null; requests: number; error_rate: number; active_days: number; window_days: number; kind?: string };
+  notification_ids: number[] | null;
+  removes: number;
+  dry_run: DryRunResult | null;
+  tried: number;
+}
+
+export interface SuggestionList { from: string; to: string; suggestions: Suggestion[] }
+
+export interface Silence {
+  id: string;
+  matchers: string[];
+  starts_at: string;
+  ends_at: string;
+  created_by?: string;
+  created_at?: string;
+  comment: string;
+  active: boolean;
+}

@@ -5,6 +5,7 @@ import { api, errorMessage } from '../../api';
 import { Badge, Button, Card, Chips, Empty, ErrorBox, Field, KV, SevBadge, Spinner, StatusBadge } from '../../components/ui';
 import { useCan, useFilters, useLoad, useSession, useTitle, useToast } from '../../hooks';
 import { formatDuration, formatRelative, formatTime } from '../../lib/format';
+import { incidentInvestigationHref } from '../../lib/investigation';
 import { apiQuery } from '../../lib/query';
 import { incidentMarkdown } from '../../lib/report';
 import { nextStatuses, statusLabel, triageStatuses } from '../../lib/triage';
@@ -101,6 +102,7 @@ function IncidentView({ id }: { id: string }) {
           <div class="chips"><SevBadge severity={inc.severity} /><StatusBadge status={inc.status} />{inc.assignee && <Badge>@{inc.assignee}</Badge>}{inc.merged_into ? <Badge kind="muted">merged into #{inc.merged_into}</Badge> : null}</div>
         </div>
         <div class="page-actions">
+          {(inc.ips.length > 0 || inc.api_key_ids.length > 0) && <a class="btn" href={incidentInvestigationHref(inc)} title="Verdict, findings and campaign of the incident's addresses and keys">Investigate</a>}
           <Button onClick={exportReport}>Export report (Markdown)</Button>
           <Button onClick={() => window.print()}>Print / PDF</Button>
         </div>

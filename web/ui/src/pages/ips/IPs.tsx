@@ -8,6 +8,7 @@ import { VirtualTable, type Column } from '../../components/VirtualTable';
 import { Badge, Button, Code, Dialog, ErrorBox, Field, KV, Meter, Spinner } from '../../components/ui';
 import { useCan, useFilters, useLoad, useTitle, useToast } from '../../hooks';
 import { formatBytes, formatCompact, formatCount, formatRelative, formatTime } from '../../lib/format';
+import { investigationHref } from '../../lib/investigation';
 import { apiQuery } from '../../lib/query';
 import { sqlString } from '../../lib/ruleyaml';
 import { pagesFor } from '../../lib/virtual';
@@ -184,6 +185,7 @@ export function IPsPage() {
           <Button kind="small" disabled={!sel.length} onClick={() => setBatch({ status: 'trusted', ips: sel })}>Trust…</Button>
           <Button kind="small" disabled={!sel.length} onClick={() => setBatch({ status: 'monitoring', ips: sel })}>Monitor</Button>
           <Button kind="small" disabled={!sel.length} onClick={() => setSelected(new Set())}>Clear</Button>
+          {sel.length > 0 && sel.length <= 1000 && <a class="btn btn-small" href={investigationHref(sel)} title="Verdict, findings and campaign of the selected addresses">Run investigation</a>}
         </div>
       )}
       <ErrorBox error={data.error} retry={data.reload} />
@@ -383,7 +385,7 @@ function IPPanel(p: { ip: string; canAct: boolean; onClose: () => void; onChange
       <ErrorBox error={d.error} retry={d.reload} />
       {!r ? <Spinner /> : (
         <>
-          {p.canAct && (
+          {p.canAct ? (
             <div class="panel-section panel-actions">
               <Button kind="small" onClick={p.onEnrich}>Enrich</Button>
               <Button kind="small" onClick={() => p.onStatus('investigating')}>Investigate</Button>
@@ -391,6 +393,11 @@ function IPPanel(p: { ip: string; canAct: boolean; onClose: () => void; onChange
               <Button kind="small" onClick={() => p.onStatus('trusted')}>Trust…</Button>
               <a class="btn btn-small" href={`/traces?ip=${encodeURIComponent(p.ip)}&since=7d`}>Traces</a>
               <a class="btn btn-small" href={`/forensics?q=${encodeURIComponent(`requests from ${p.ip} by day`)}`}>Ask</a>
+              <a class="btn btn-small" href={investigationHref([p.ip])}>Run investigation</a>
+            </div>
+          ) : (
+            <div class="panel-section panel-actions">
+              <a class="btn btn-small" href={investigationHref([p.ip])}>Run investigation</a>
             </div>
           )}
           {r.reason && <div class="panel-section small">{r.reason} <span class="muted">({r.source}, by {r.updated_by})</span></div>}
