@@ -41,7 +41,11 @@ func (a *App) Applications(ctx context.Context) (*api.ApplicationList, error) {
 		}
 	}
 	out := &api.ApplicationList{Applications: []api.ApplicationInfo{}}
+	p := auth.FromContext(ctx)
 	for _, app := range apps {
+		if p.Scoped() && !p.SeesApplication(app.Name) {
+			continue
+		}
 		out.Applications = append(out.Applications, api.ApplicationInfo{Application: app, Keys: append([]string{}, keys[app.Name]...)})
 	}
 	return out, nil
@@ -52,6 +56,9 @@ func (a *App) Applications(ctx context.Context) (*api.ApplicationList, error) {
 func (a *App) CreateApplication(ctx context.Context, req api.ApplicationRequest) (*api.ApplicationCreated, error) {
 	if !auth.FromContext(ctx).Role.Allows(auth.RoleAdmin) {
 		return nil, fmt.Errorf("%w: only an admin registers applications", auth.ErrForbidden)
+	}
+	if p := auth.FromContext(ctx); p.Scoped() {
+		return nil, fmt.Errorf("%w: an admin scoped to applications (%s) cannot register new ones; ask an admin who sees every application", auth.ErrForbidden, strings.Join(p.Applications, ", "))
 	}
 	s, err := a.applications()
 	if err != nil {
@@ -97,6 +104,9 @@ func (a *App) ApplicationKey(ctx context.Context, name string) (*api.TokenCreate
 	if _, err := s.Application(ctx, name); err != nil {
 		return nil, err
 	}
+	if err := ownApplication(ctx, name); err != nil {
+		return nil, err
+	}
 	info, secret, err := a.auth.CreateToken(ctx, auth.TokenRequest{Name: name + "-ingest", Role: auth.RoleIngest, Service: true, Application: name})
 	if err != nil {
 		return nil, err
@@ -118,8 +128,19 @@ func (a *App) DeleteApplication(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if err := ownApplication(ctx, name); err != nil {
+		return err
+	}
 	if err := s.DeleteApplication(ctx, name); err != nil {
 		return err
 	}
 	return a.audit(ctx, "application.delete", "application:"+name, before, nil)
+}
+
+// ownApplication refuses a principal scoped to other applications.
+func ownApplication(ctx context.Context, name string) error {
+	if p := auth.FromContext(ctx); p.Scoped() && !p.SeesApplication(name) {
+		return fmt.Errorf("%w: application %q is not among yours (%s)", auth.ErrForbidden, name, strings.Join(p.Applications, ", "))
+	}
+	return nil
 }

@@ -139,3 +139,32 @@ func TestApplicationScope(t *testing.T) {
 		t.Errorf("an exclusion for billing from shop's analyst: %v, want forbidden", err)
 	}
 }
+
+// TestScopedApplicationManagement: an admin scoped to one application
+// lists, keys and removes only it, and registers none.
+func TestScopedApplicationManagement(t *testing.T) {
+	s := start(t, testConfig(t, t.TempDir()))
+	ctx := context.Background()
+	for _, name := range []string{"shop", "billing"} {
+		if _, err := s.CreateApplication(ctx, api.ApplicationRequest{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := auth.WithPrincipal(ctx, auth.Principal{Kind: "user", Name: "lead", User: "lead", Role: auth.RoleAdmin, Applications: []string{"shop"}})
+	list, err := s.App.Applications(admin)
+	if err != nil || len(list.Applications) != 1 || list.Applications[0].Name != "shop" {
+		t.Errorf("the shop admin lists %+v, %v; want shop only", list, err)
+	}
+	if _, err := s.App.CreateApplication(admin, api.ApplicationRequest{Name: "new"}); !errors.Is(err, auth.ErrForbidden) {
+		t.Errorf("a scoped admin registering an application: %v, want forbidden", err)
+	}
+	if _, err := s.App.ApplicationKey(admin, "billing"); !errors.Is(err, auth.ErrForbidden) {
+		t.Errorf("a key for billing from the shop admin: %v, want forbidden", err)
+	}
+	if err := s.App.DeleteApplication(admin, "billing"); !errors.Is(err, auth.ErrForbidden) {
+		t.Errorf("removing billing by the shop admin: %v, want forbidden", err)
+	}
+	if _, err := s.App.ApplicationKey(admin, "shop"); err != nil {
+		t.Errorf("a key for its own application: %v", err)
+	}
+}

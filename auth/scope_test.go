@@ -385,3 +385,29 @@ func TestNoApplicationStore(t *testing.T) {
 		t.Errorf("scoping to an application before any is registered = %v, want ErrInvalid saying none is", err)
 	}
 }
+
+// TestTokenFollowsItsUsersRole: demoting a user demotes the tokens issued
+// before, which never act above the user's current role.
+func TestTokenFollowsItsUsersRole(t *testing.T) {
+	f := scopeFixture(t)
+	sys := auth.WithPrincipal(context.Background(), auth.System)
+	for _, name := range []string{"ana", "boss"} {
+		if _, _, err := f.svc.CreateUser(sys, name, auth.RoleAdmin, name+" long password", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ana, _ := f.login(t, "ana", "ana long password")
+	_, secret, err := f.svc.CreateToken(ana, auth.TokenRequest{Name: "ops", Role: auth.RoleAnalyst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := f.svc.TokenPrincipal(context.Background(), secret); err != nil || p.Role != auth.RoleAnalyst {
+		t.Fatalf("token role %q, %v; want analyst", p.Role, err)
+	}
+	if _, err := f.svc.SetRole(sys, "ana", auth.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := f.svc.TokenPrincipal(context.Background(), secret); err != nil || p.Role != auth.RoleViewer {
+		t.Errorf("after demoting its user, token role %q, %v; want viewer", p.Role, err)
+	}
+}

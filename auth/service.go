@@ -120,6 +120,7 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (Principal,
 		}
 	}
 	apps := tokenScope(t)
+	role := Role(t.Role)
 	if t.User != "" {
 		u, err := s.store.User(ctx, t.User)
 		if errors.Is(err, state.ErrNotFound) {
@@ -133,8 +134,13 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (Principal,
 			return Principal{}, fmt.Errorf("%w: the API token %s is scoped to applications (%s) that %s no longer sees; issue a new one",
 				ErrForbidden, t.ID, strings.Join(t.Applications, ", "), u.Name)
 		}
+		// A token acts with at most its user's current role: demoting the
+		// user demotes the tokens issued before.
+		if role.rank() > Role(u.Role).rank() {
+			role = Role(u.Role)
+		}
 	}
-	return Principal{Kind: "token", Name: t.Name, Role: Role(t.Role), TokenID: t.ID, User: t.User, Application: t.Application,
+	return Principal{Kind: "token", Name: t.Name, Role: role, TokenID: t.ID, User: t.User, Application: t.Application,
 		Applications: slices.Clone(apps)}, nil
 }
 
