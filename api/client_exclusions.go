@@ -1,15 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/tracehound/tracehound/exclude"
 )
@@ -66,51 +60,20 @@ func (c *Client) DryRunExclusion(ctx context.Context, req DryRunRequest) (*exclu
 		var res exclude.DryRunResult
 		return &res, c.do(ctx, http.MethodPost, "/api/v1/exclusions/dry-run", req, &res)
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	const path = "/api/v1/exclusions/dry-run?stream=true"
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	c.authorize(hr)
-	resp, err := c.http.Do(hr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach tracehound at %s: %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var eb errorBody
-		if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" {
-			return nil, fmt.Errorf("POST %s: server answered %s", path, resp.Status)
-		}
-		return nil, remoteError(eb.Error.Code, eb.Error.Message)
-	}
-	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-ndjson") {
-		return nil, fmt.Errorf("POST %s: the server does not stream dry runs", path)
-	}
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var line dryRunLine
-		if err := dec.Decode(&line); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("POST %s: the stream ended without a result", path)
-			}
-			return nil, fmt.Errorf("read the dry run from %s: %w", c.base, err)
-		}
+	var res *exclude.DryRunResult
+	err := postStream(ctx, c, "/api/v1/exclusions/dry-run?stream=true", req, func(line dryRunLine) (bool, error) {
 		switch {
 		case line.Error != nil:
-			return nil, remoteError(line.Error.Code, line.Error.Message)
+			return true, remoteError(line.Error.Code, line.Error.Message)
 		case line.Result != nil:
-			return line.Result, nil
+			res = line.Result
+			return true, nil
 		case line.Progress != nil:
 			req.Progress(*line.Progress)
 		}
-	}
+		return false, nil
+	})
+	return res, err
 }
 
 var _ SilencesBackend = (*Client)(nil)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -260,11 +259,6 @@ type dryRunLine struct {
 	Error    *errorDetail          `json:"error,omitempty"`
 }
 
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 func (h *exclusionHandlers) dryRun(w http.ResponseWriter, r *http.Request) {
 	var req DryRunRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -276,29 +270,13 @@ func (h *exclusionHandlers) dryRun(w http.ResponseWriter, r *http.Request) {
 		reply(w, h.log, res, err)
 		return
 	}
-	// Streamed: newline-delimited JSON, flushed as the replay advances,
-	// so that a long dry run shows progress and keeps the connection
+	// Streamed: a long dry run shows progress and keeps the connection
 	// busy.
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(w)
-	flusher, _ := w.(http.Flusher)
-	send := func(l dryRunLine) {
-		enc.Encode(l)
-		if flusher != nil {
-			flusher.Flush()
-		}
-	}
+	send := startStream(w)
 	req.Progress = func(p exclude.Progress) { send(dryRunLine{Progress: &p}) }
 	res, err := h.b.DryRunExclusion(r.Context(), req)
 	if err != nil {
-		_, code, public := classify(err)
-		msg := err.Error()
-		if !public {
-			h.log.Error("internal error", "err", err)
-			msg = "internal error; see the server log"
-		}
-		send(dryRunLine{Error: &errorDetail{Code: code, Message: msg}})
+		send(dryRunLine{Error: streamError(h.log, err)})
 		return
 	}
 	send(dryRunLine{Result: res})

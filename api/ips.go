@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
+	"github.com/tracehound/tracehound/detect"
 )
 
 // IPBackend serves IP intelligence and containment: the monitored IP
@@ -38,6 +39,15 @@ type IPBackend interface {
 	// records for addresses without one) and refreshes their traffic
 	// statistics; records come back in the order given.
 	EnrichIPs(ctx context.Context, req EnrichRequest) (*EnrichResult, error)
+	// AnalyseIPs runs the behavioural detectors over the addresses req
+	// names and those of the stored records it selects (range records
+	// are skipped and counted), at most MaxAnalysePerCall in all, in
+	// chunks, calling req.Progress after each. Every address with
+	// requests in the window is tagged with its verdict
+	// ("detector:malicious") and gets the configured detector response;
+	// one without keeps its earlier verdict. A selection that matches
+	// nothing answers an empty result, not an error.
+	AnalyseIPs(ctx context.Context, req AnalyseRequest) (*AnalyseResult, error)
 	// Blocklist renders the effective blocklist in one of the contain
 	// formats (plain, nginx, nginx-geo, ipset, nftables, aws-wafv2,
 	// cloudflare).
@@ -52,6 +62,13 @@ type IPBackend interface {
 
 // MaxEnrichPerCall bounds the addresses of one enrichment request.
 const MaxEnrichPerCall = 10_000
+
+// Bounds of an analysis: the addresses of one request, and the flagged
+// addresses its answer lists.
+const (
+	MaxAnalysePerCall = 100_000
+	AnalyseFlaggedMax = 1000
+)
 
 // IP list paging.
 const (
@@ -251,6 +268,73 @@ type EnrichResult struct {
 	Warning string `json:"warning,omitempty"`
 }
 
+// AnalyseRequest is the body of POST /api/v1/ips/analyse: addresses, a
+// selection of stored records, or both. An empty selection field does not
+// select; a request must name an address or set one of Status, Tag and
+// Within.
+type AnalyseRequest struct {
+	// IPs are single addresses (a range is refused: select the records
+	// inside it with Within).
+	IPs []string `json:"ips,omitempty"`
+	// Status, Tag and Within select the stored records with one of these
+	// statuses, with this tag and inside this range, as GET /api/v1/ips
+	// filters them.
+	Status []string `json:"status,omitempty"`
+	Tag    string   `json:"tag,omitempty"`
+	Within string   `json:"within,omitempty"`
+	// Since starts the window: a duration back from now (24h, 7d) or an
+	// RFC 3339 time; default 24h. The window ends now.
+	Since string `json:"since,omitempty"`
+	// Progress, when set, is called with the addresses analysed so far
+	// and their total: once when the total is known, then after each
+	// chunk. Over HTTP the server streams it
+	// (POST /api/v1/ips/analyse?stream=true).
+	Progress func(done, total int) `json:"-"`
+}
+
+// AnalyseCounts counts an analysis's verdicts by severity.
+type AnalyseCounts struct {
+	Malicious    int `json:"malicious"`
+	Suspicious   int `json:"suspicious"`
+	Inconclusive int `json:"inconclusive"`
+	Benign       int `json:"benign"`
+}
+
+// AnalysedIP is one flagged address of an analysis.
+type AnalysedIP struct {
+	IP        string           `json:"ip"`
+	Verdict   string           `json:"verdict"`
+	Severity  detect.Severity  `json:"severity"`
+	Certainty detect.Certainty `json:"certainty"`
+	Risk      int              `json:"risk"`
+	Requests  int64            `json:"requests"`
+	Summary   string           `json:"summary"`
+}
+
+// AnalyseResult answers POST /api/v1/ips/analyse.
+type AnalyseResult struct {
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	// Analysed counts the addresses the detectors rated; Counts their
+	// verdicts.
+	Analysed int           `json:"analysed"`
+	Counts   AnalyseCounts `json:"counts"`
+	// NoTraffic counts the analysed addresses without a request in the
+	// window: rated Inconclusive, and not tagged, so that an earlier
+	// verdict stands.
+	NoTraffic int `json:"no_traffic"`
+	// Flagged lists the malicious and suspicious addresses, riskiest
+	// first, at most AnalyseFlaggedMax; FlaggedTotal counts them all.
+	Flagged      []AnalysedIP `json:"flagged"`
+	FlaggedTotal int          `json:"flagged_total"`
+	// SkippedRanges counts the selected range records, which are not
+	// analysed; SkippedLocal the loopback, link-local, multicast and
+	// unspecified addresses, which automatic actions never touch.
+	SkippedRanges int     `json:"skipped_ranges"`
+	SkippedLocal  int     `json:"skipped_local"`
+	ElapsedMS     float64 `json:"elapsed_ms"`
+}
+
 // BlocklistExport is a rendered blocklist.
 type BlocklistExport struct {
 	Format      string   `json:"format"`
@@ -307,6 +391,7 @@ func (s *Server) routeIPs(b IPBackend) {
 	s.handle("POST /api/v1/ips/status", auth.RoleAnalyst, h.setStatus)
 	s.handle("POST /api/v1/ips/undo/{change}", auth.RoleAnalyst, h.undo)
 	s.handle("POST /api/v1/ips/enrich", auth.RoleAnalyst, h.enrich)
+	s.handle("POST /api/v1/ips/analyse", auth.RoleAnalyst, h.analyse)
 	s.handle("GET /api/v1/blocklist", auth.RoleViewer, h.blocklist)
 	s.handle("GET /api/v1/bouncers", auth.RoleAdmin, h.bouncers)
 	s.handle("POST /api/v1/bouncers", auth.RoleAdmin, h.addBouncer)
@@ -437,6 +522,41 @@ func (h *ipHandlers) enrich(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// analyseLine is one line of a streamed analysis: progress reports, then
+// the result or an error.
+type analyseLine struct {
+	Progress *AnalyseProgress `json:"progress,omitempty"`
+	Result   *AnalyseResult   `json:"result,omitempty"`
+	Error    *errorDetail     `json:"error,omitempty"`
+}
+
+// AnalyseProgress is a progress line of a streamed analysis.
+type AnalyseProgress struct {
+	Done  int `json:"done"`
+	Total int `json:"total"`
+}
+
+func (h *ipHandlers) analyse(w http.ResponseWriter, r *http.Request) {
+	var req AnalyseRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, h.log, err)
+		return
+	}
+	if r.URL.Query().Get("stream") != "true" {
+		res, err := h.b.AnalyseIPs(r.Context(), req)
+		reply(w, h.log, res, err)
+		return
+	}
+	send := startStream(w)
+	req.Progress = func(done, total int) { send(analyseLine{Progress: &AnalyseProgress{Done: done, Total: total}}) }
+	res, err := h.b.AnalyseIPs(r.Context(), req)
+	if err != nil {
+		send(analyseLine{Error: streamError(h.log, err)})
+		return
+	}
+	send(analyseLine{Result: res})
+}
+
 func (h *ipHandlers) blocklist(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
 	if format == "" {
@@ -564,6 +684,26 @@ func (c *Client) EnrichIPs(ctx context.Context, req EnrichRequest) (*EnrichResul
 		return nil, err
 	}
 	return &res, nil
+}
+
+// AnalyseIPs implements IPBackend. It always asks for the streamed answer,
+// so that a long analysis is not cut by the client's timeout, and reports
+// each progress line to req.Progress when set.
+func (c *Client) AnalyseIPs(ctx context.Context, req AnalyseRequest) (*AnalyseResult, error) {
+	var res *AnalyseResult
+	err := postStream(ctx, c, "/api/v1/ips/analyse?stream=true", req, func(line analyseLine) (bool, error) {
+		switch {
+		case line.Error != nil:
+			return true, remoteError(line.Error.Code, line.Error.Message)
+		case line.Result != nil:
+			res = line.Result
+			return true, nil
+		case line.Progress != nil && req.Progress != nil:
+			req.Progress(line.Progress.Done, line.Progress.Total)
+		}
+		return false, nil
+	})
+	return res, err
 }
 
 // Blocklist implements IPBackend.

@@ -96,6 +96,17 @@ func TestRoleMatrix(t *testing.T) {
 	if len(routes) < 20 {
 		t.Fatalf("only %d routes declared", len(routes))
 	}
+	// Routes whose role is easy to get wrong: batch work on IP records
+	// changes their tags and may block, so it needs an analyst.
+	for pattern, role := range map[string]auth.Role{
+		"POST /api/v1/ips/enrich":  auth.RoleAnalyst,
+		"POST /api/v1/ips/analyse": auth.RoleAnalyst,
+		"POST /api/v1/ips/status":  auth.RoleAnalyst,
+	} {
+		if !slices.Contains(routes, api.Route{Pattern: pattern, Role: role}) {
+			t.Errorf("route %s is not declared for the %s role", pattern, role)
+		}
+	}
 	for _, rt := range routes {
 		method, pattern, _ := strings.Cut(rt.Pattern, " ")
 		for have, tok := range tokens {

@@ -24,26 +24,28 @@ const (
 func newIPCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ip",
-		Short: "Show, enrich and contain IP addresses (show | enrich | set | undo)",
+		Short: "Show, enrich, analyse and contain IP addresses (show | enrich | analyse | set | undo)",
 		Long: `Ip works on single addresses and CIDR ranges: what tracehound knows about
 them (enrichment, status, traffic, history), enriching them from the
-configured sources, and setting their status — monitoring, investigating,
-blocked or trusted. Trusted always beats blocked. Every status change is one
-undoable change in the IP's history and the audit log; blocks reach the
-blocklist exports ('tracehound blocklist') and CrowdSec bouncers at once.
+configured sources, rating them with the behavioural detectors, and setting
+their status — monitoring, investigating, blocked or trusted. Trusted always
+beats blocked. Every status change is one undoable change in the IP's
+history and the audit log; blocks reach the blocklist exports ('tracehound
+blocklist') and CrowdSec bouncers at once.
 
 Examples:
   tracehound ip show 104.248.73.19
   tracehound ip enrich 104.248.73.19 167.71.205.88 178.128.44.156
+  tracehound ip analyse --status monitoring,investigating --since 7d
   tracehound ip set 104.248.73.19 167.71.205.88 --status blocked --for 7d --reason "admin export exfiltration"
   tracehound ip undo 12
   tracehound ips --status blocked`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("ip needs a subcommand: show, enrich, set or undo (see 'tracehound ip --help')")
+			return usagef("ip needs a subcommand: show, enrich, analyse, set or undo (see 'tracehound ip --help')")
 		},
 	}
-	cmd.AddCommand(newIPShowCmd(g), newIPEnrichCmd(g), newIPSetCmd(g), newIPUndoCmd(g))
+	cmd.AddCommand(newIPShowCmd(g), newIPEnrichCmd(g), newIPAnalyseCmd(g), newIPSetCmd(g), newIPUndoCmd(g))
 	return cmd
 }
 
@@ -325,6 +327,124 @@ Examples:
 		},
 	}
 	return cmd
+}
+
+func newIPAnalyseCmd(g *globals) *cobra.Command {
+	var req api.AnalyseRequest
+	cmd := &cobra.Command{
+		Use:   "analyse [IP...] [--status S] [--tag T] [--within CIDR] [--since 24h]",
+		Short: "Rate addresses with the behavioural detectors and tag them with the verdict",
+		Long: `Analyse runs the behavioural detectors ('tracehound investigate') over the
+traffic of many addresses at once: those named, and those of the IP records
+that --status, --tag and --within select (range records are skipped and
+counted). Each address with requests in the window is tagged with its
+verdict (detector:malicious, detector:suspicious, detector:inconclusive,
+detector:benign), and the detector response of the configuration applies
+(contain.detector: a Malicious verdict above min_risk may block, in the
+detector's mode, within contain.max_auto_blocks_per_hour). An address
+without requests in the window keeps its earlier verdict. At most 100,000
+addresses, rated 1,000 at a time; progress goes to standard error, then a
+summary and the flagged addresses, riskiest first.
+
+Examples:
+  tracehound ip analyse --status monitoring,investigating
+  tracehound ip analyse --tag campaign-42 --since 7d
+  tracehound ip analyse --within 104.248.0.0/16 104.248.73.19 167.71.205.88
+  tracehound ip analyse --status blocked --since 30d --format json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && len(req.Status) == 0 && req.Tag == "" && req.Within == "" {
+				return usagef("ip analyse needs addresses, or a selection: --status, --tag or --within")
+			}
+			for _, st := range req.Status {
+				switch st {
+				case "monitoring", "investigating", "blocked", "trusted":
+				default:
+					return usagef("--status %q: want monitoring, investigating, blocked or trusted", st)
+				}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := g.outputFormat()
+			if err != nil {
+				return err
+			}
+			b, release, err := backendAs[api.IPBackend](cmd.Context(), g, "IP intelligence")
+			if err != nil {
+				return err
+			}
+			defer release()
+			req.IPs = args
+			req.Progress = analyseProgress(g.stderr)
+			res, err := b.AnalyseIPs(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return printJSON(g.stdout, res)
+			}
+			printAnalysis(g.stdout, res)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&req.Status, "status", nil, "select the records with these statuses (monitoring, investigating, blocked, trusted; comma-separated)")
+	f.StringVar(&req.Tag, "tag", "", "select the records with this tag")
+	f.StringVar(&req.Within, "within", "", "select the records inside this CIDR range")
+	f.StringVar(&req.Since, "since", "24h", "start of the window: a duration back from now or an RFC 3339 time")
+	return cmd
+}
+
+// analyseProgress writes an analysis's progress to w: on one rewritten
+// line on a terminal, else a line a chunk.
+func analyseProgress(w io.Writer) func(done, total int) {
+	tty := isTerminal(w)
+	return func(done, total int) {
+		switch {
+		case total == 0 || (done == 0 && !tty):
+		case tty && done < total:
+			fmt.Fprintf(w, "\r\033[Kanalysed %d/%d addresses", done, total)
+		case tty:
+			fmt.Fprintf(w, "\r\033[Kanalysed %d/%d addresses\n", done, total)
+		default:
+			fmt.Fprintf(w, "analysed %d/%d addresses\n", done, total)
+		}
+	}
+}
+
+func printAnalysis(w io.Writer, res *api.AnalyseResult) {
+	c := res.Counts
+	fmt.Fprintf(w, "%s analysed (%s – %s, %.1fs): %d malicious, %d suspicious, %d inconclusive, %d benign\n",
+		addresses(res.Analysed), res.Since.Format(time.DateTime), res.Until.Format(time.DateTime), res.ElapsedMS/1000,
+		c.Malicious, c.Suspicious, c.Inconclusive, c.Benign)
+	if res.NoTraffic > 0 {
+		fmt.Fprintf(w, "%s without requests in the window: not tagged\n", addresses(res.NoTraffic))
+	}
+	if res.SkippedRanges > 0 {
+		fmt.Fprintf(w, "%s skipped (select the addresses inside with --within)\n", plural(res.SkippedRanges, "range record"))
+	}
+	if res.SkippedLocal > 0 {
+		fmt.Fprintf(w, "%s skipped: loopback, link-local, multicast or unspecified\n", addresses(res.SkippedLocal))
+	}
+	if res.FlaggedTotal == 0 {
+		fmt.Fprintln(w, "nothing flagged")
+		return
+	}
+	rows := make([][]any, len(res.Flagged))
+	for i, f := range res.Flagged {
+		rows[i] = []any{f.IP, f.Verdict, f.Risk, f.Certainty, f.Requests}
+	}
+	printTable(w, []string{"ip", "verdict", "risk", "certainty", "requests"}, rows)
+	if res.FlaggedTotal > len(res.Flagged) {
+		fmt.Fprintf(w, "%d of %d flagged addresses shown; 'tracehound ips --tag detector:malicious' (or detector:suspicious) lists them all\n", len(res.Flagged), res.FlaggedTotal)
+	}
+}
+
+func addresses(n int) string {
+	if n == 1 {
+		return "1 address"
+	}
+	return fmt.Sprintf("%d addresses", n)
 }
 
 func newIPSetCmd(g *globals) *cobra.Command {
