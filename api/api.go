@@ -162,6 +162,9 @@ func NewServer(opts Options) *Server {
 	if sb, ok := opts.Backend.(SilencesBackend); ok {
 		s.routeSilences(sb)
 	}
+	if sb, ok := opts.Backend.(SettingsBackend); ok {
+		s.routeSettings(sb)
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, fmt.Errorf("%w: no API route %s %s", errNoRoute, r.Method, r.URL.Path))
 	})

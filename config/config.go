@@ -504,7 +504,15 @@ func (d Duration) String() string {
 	if td > 0 && td%(24*time.Hour) == 0 {
 		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
 	}
-	return td.String()
+	// "1h", "1h30m", "90s" rather than "1h0m0s".
+	s := td.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Set implements pflag.Value.

@@ -296,6 +296,10 @@ describe('the DataVault story', { concurrency: 1 }, () => {
     await shot(page, '17-rules');
     await page.goto('/settings');
     await page.getByRole('table', { name: 'Users' }).waitFor();
+    // The admin sees the integrations the server runs with.
+    const integrations = page.getByRole('region', { name: 'Integrations' });
+    await integrations.getByText('Automatic response').waitFor();
+    assert.match(await integrations.innerText(), /AbuseIPDB[\s\S]*(no key|key set)[\s\S]*State store/);
     await shot(page, '18-settings');
   });
 

@@ -638,3 +638,24 @@ export interface Silence {
   comment: string;
   active: boolean;
 }
+
+// GET /api/v1/settings (admins): the server's configuration, without secrets.
+export interface ServerSettings {
+  retention: string;
+  store: { driver: string; mode?: string; server?: string };
+  state_driver: string;
+  auth: { enabled: boolean; session_ttl: string; secure_cookies: boolean; rate_limit: number };
+  ingest: { otlp_http?: string; otlp_grpc?: string; require_token: string; max_body_bytes: number; redact_params: string[] };
+  rules: { builtin: boolean; dirs: string[]; disabled: string[]; query_offset: string };
+  apimap: { snapshot_interval: string; window: string; snapshot_retention: string; pins: number; do_not_merge: number };
+  ipintel: {
+    sources: string[]; mmdb: string[]; asn_csv: string[]; country_csv: string[]; tor_exit_list?: string; rdns: boolean; cache_ttl: string;
+    abuseipdb_key_set: boolean; abuseipdb_server?: string; abuseipdb_daily_quota?: number; abuseipdb_blacklist: boolean;
+  };
+  contain: {
+    webhooks: string[]; auto_response: string; max_auto_blocks_per_hour: number; investigate_alerts: boolean;
+    detector_block?: string; detector_min_risk: number; detector_mode: string;
+  };
+  llm: { configured: boolean; server?: string; model?: string; key_set: boolean; timeout?: string };
+  notify_receivers: { name: string; kinds: string[] }[];
+}

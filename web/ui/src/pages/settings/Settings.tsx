@@ -7,7 +7,7 @@ import { api, errorMessage } from '../../api';
 import { Badge, Button, Card, Code, ErrorBox, Field, KV, Spinner } from '../../components/ui';
 import { useCan, useLoad, useSession, useTitle, useToast } from '../../hooks';
 import { formatRelative, formatTime } from '../../lib/format';
-import type { AuditEntry, ReceiverStatus, Role, Status, TokenInfo, UserInfo } from '../../lib/types';
+import type { AuditEntry, ReceiverStatus, Role, ServerSettings, Status, TokenInfo, UserInfo } from '../../lib/types';
 
 const roles: Role[] = ['viewer', 'analyst', 'admin'];
 
@@ -31,6 +31,7 @@ export function SettingsPage() {
           <p class="small muted">Integrations — Slack, webhooks, e-mail, AbuseIPDB, mmdb files, an LLM endpoint — are configured in the server's YAML file (<code>--config</code>) and environment; secrets are never shown here.</p>
         </Card>
         <Receivers />
+        {isAdmin && <Integrations />}
         <Tokens />
         {isAdmin && <Users />}
         {isAdmin && <Bouncers />}
@@ -60,6 +61,45 @@ function PasswordForm({ name }: { name: string }) {
       <Button kind="small" type="submit">Change</Button>
       <ErrorBox error={error} />
     </form>
+  );
+}
+
+const list = (xs: string[] | undefined) => (xs && xs.length ? xs.join(', ') : '–');
+const onOff = (b: boolean) => (b ? 'on' : 'off');
+
+// Integrations: what the server runs with, from GET /settings (admins).
+// Keys are shown as set or not, URLs by host only.
+function Integrations() {
+  const r = useLoad('settings', (s) => api.get<ServerSettings>('/settings', s));
+  const x = r.data;
+  return (
+    <Card title="Integrations" class="span-2">
+      <ErrorBox error={r.error} />
+      {!x ? <Spinner /> : (
+        <div class="grid-2">
+          <KV rows={[
+            ['AbuseIPDB', x.ipintel.abuseipdb_key_set ? `key set${x.ipintel.abuseipdb_daily_quota ? `, ${x.ipintel.abuseipdb_daily_quota}/day` : ''}${x.ipintel.abuseipdb_blacklist ? ', blacklist pulled' : ''}` : 'no key'],
+            ['Enrichment sources', list(x.ipintel.sources)],
+            ['mmdb files', <span class="mono">{list(x.ipintel.mmdb)}</span>],
+            ['ASN / country tables', <span class="mono">{list([...x.ipintel.asn_csv, ...x.ipintel.country_csv])}</span>],
+            ['Reverse DNS', onOff(x.ipintel.rdns)],
+            ['LLM', x.llm.configured ? `${x.llm.model || 'model?'} at ${x.llm.server}${x.llm.key_set ? ' (key set)' : ''}` : 'not configured'],
+            ['Notification receivers', x.notify_receivers.length ? x.notify_receivers.map((n) => `${n.name} (${n.kinds.join(', ')})`).join('; ') : 'none'],
+          ]} />
+          <KV rows={[
+            ['Response webhooks', list(x.contain.webhooks)],
+            ['Automatic response', `${x.contain.auto_response}, at most ${x.contain.max_auto_blocks_per_hour} enforced blocks an hour`],
+            ['Detectors on alerting IPs', x.contain.investigate_alerts ? `on; ${x.contain.detector_block ? `block ${x.contain.detector_block} at risk ≥ ${x.contain.detector_min_risk} (${x.contain.detector_mode})` : 'tag only'}` : 'off'],
+            ['Span store', `${x.store.driver}${x.store.mode ? ` (${x.store.mode})` : ''}${x.store.server ? ` at ${x.store.server}` : ''}`],
+            ['State store', x.state_driver],
+            ['OTLP ingest', `${list([x.ingest.otlp_http, x.ingest.otlp_grpc].filter(Boolean) as string[])}; token ${x.ingest.require_token}`],
+            ['Rules', `${x.rules.builtin ? 'built-in pack' : 'no built-in pack'}${x.rules.dirs.length ? ` + ${x.rules.dirs.join(', ')}` : ''}${x.rules.disabled.length ? `; disabled ${x.rules.disabled.join(', ')}` : ''}`],
+            ['API map', `snapshot every ${x.apimap.snapshot_interval}, window ${x.apimap.window}, ${x.apimap.pins} pins, ${x.apimap.do_not_merge} kept literal`],
+          ]} />
+        </div>
+      )}
+      <p class="small muted">Set in the server's configuration file and environment; secrets are never sent to the browser.</p>
+    </Card>
   );
 }
 
