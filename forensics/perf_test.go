@@ -3,6 +3,7 @@ package forensics_test
 import (
 	"context"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -10,23 +11,39 @@ import (
 	"github.com/tracehound/tracehound/forensics"
 	"github.com/tracehound/tracehound/store"
 	"github.com/tracehound/tracehound/store/duckdb"
+	"github.com/tracehound/tracehound/store/storetest"
 )
 
 // TestLargeStoreTimes asks the headline questions of a large store and
 // fails when one takes more than 2 s. It runs only when
 // FORENSICS_LARGE_STORE names a DuckDB file that no other process has open
-// (a copy of a `tracehound demo` data directory's traces.duckdb).
+// (a copy of a `tracehound demo` data directory's traces.duckdb), or a new
+// one to fill with FORENSICS_LARGE_SPANS synthetic spans
+// (storetest.SyntheticSpansSQL).
 func TestLargeStoreTimes(t *testing.T) {
 	path := os.Getenv("FORENSICS_LARGE_STORE")
 	if path == "" {
 		t.Skip("set FORENSICS_LARGE_STORE to a DuckDB file to time questions on it")
 	}
 	ctx := context.Background()
+	_, statErr := os.Stat(path)
 	st, err := duckdb.Open(ctx, path, duckdb.Options{MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	if n, _ := strconv.Atoi(os.Getenv("FORENSICS_LARGE_SPANS")); n > 0 && os.IsNotExist(statErr) {
+		// A new file: fill it with n synthetic spans over 7 days (84000000
+		// is a week of a 12 M/day stream).
+		start := time.Now()
+		if _, err := st.DB().ExecContext(ctx, storetest.SyntheticSpansSQL(n)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DB().ExecContext(ctx, "CHECKPOINT"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("built %d synthetic spans in %v", n, time.Since(start).Round(time.Second))
+	}
 	res, err := st.Query(ctx, "SELECT max(timestamp), count() FROM traces", store.QueryOptions{})
 	if err != nil {
 		t.Fatal(err)
