@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tracehound/tracehound/config"
 )
 
 // Response modes: what a rule's actions do when an instance starts firing.
@@ -100,7 +102,7 @@ func (r *Response) Summary() string {
 	}
 	var parts []string
 	if r.Block > 0 {
-		parts = append(parts, "block "+formatDuration(r.Block))
+		parts = append(parts, "block "+config.Duration(r.Block).String())
 	}
 	if r.RevokeKey {
 		parts = append(parts, "revoke key")
@@ -109,20 +111,4 @@ func (r *Response) Summary() string {
 		parts = append(parts, "rate-limit "+r.RateLimit)
 	}
 	return fmt.Sprintf("%s (%s)", strings.Join(parts, ", "), r.Mode)
-}
-
-// formatDuration writes whole days as "7d" and the rest as Go does,
-// without trailing zero units ("1h", not "1h0m0s").
-func formatDuration(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

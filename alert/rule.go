@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracehound/tracehound/apimap"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/sqlguard"
 )
 
@@ -276,8 +277,6 @@ func duplicateIDs(rules []Rule) RuleErrors {
 var (
 	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 	labelPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	// applicationPattern is what an application may be called.
-	applicationPattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
 )
 
 // rule validates ry and converts it; lines maps field names to lines.
@@ -334,7 +333,7 @@ func (ry ruleYAML) rule(file string, line int, lines map[string]int) (Rule, Rule
 	}
 	r.Response = ry.Response.response(src, func(format string, args ...any) { fail("response", format, args...) })
 	for _, a := range ry.Applications {
-		if !applicationPattern.MatchString(a) {
+		if !auth.ValidName(a) {
 			fail("applications", "%q: want 1-64 letters, digits, '.', '_', '-' or '@'", a)
 		}
 	}

@@ -58,9 +58,7 @@ func (a *App) Settings(ctx context.Context) (*api.Settings, error) {
 	for _, u := range c.Contain.Webhooks {
 		out.Contain.Webhooks = append(out.Contain.Webhooks, hostOf(u))
 	}
-	out.APIMap.Pins, out.APIMap.DoNotMerge = len(c.APIMap.Pins), len(c.APIMap.DoNotMerge)
-	if pins, err := a.MapPins(ctx); err == nil {
-		out.APIMap.Pins, out.APIMap.DoNotMerge = 0, 0
+	if pins, err := a.MapPins(ctx); err == nil { // stored and configured
 		for _, p := range pins.Pins {
 			if p.Kind == api.PinLiteral {
 				out.APIMap.DoNotMerge++

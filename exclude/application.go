@@ -2,24 +2,21 @@ package exclude
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/tracehound/tracehound/alert"
+	"github.com/tracehound/tracehound/auth"
 )
 
 // ApplicationAttribute is the resource attribute that names the
 // application a span came from (set at ingest from the application's key).
 const ApplicationAttribute = "tracehound.application"
 
-// applicationName is what an application may be called; only such names
-// are written into SQL, quoted.
-var applicationName = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
-
-// CheckApplications reports the first name that cannot be an application.
+// CheckApplications reports the first name that cannot be an application
+// (auth.ValidName): only such names are written into SQL, quoted.
 func CheckApplications(apps []string) error {
 	for _, a := range apps {
-		if !applicationName.MatchString(a) {
+		if !auth.ValidName(a) {
 			return invalidf("application %q: want 1-64 letters, digits, '.', '_', '-' or '@'", a)
 		}
 	}

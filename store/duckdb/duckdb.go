@@ -209,38 +209,16 @@ func (s *Store) recover(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, "SELECT applied_seq FROM wal_state").Scan(&applied); err != nil {
 		return fmt.Errorf("read wal_state: %w", err)
 	}
-	var batch []*pending
-	var n, replayed int
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := s.commit(batch); err != nil {
-			return err
-		}
-		batch, n = batch[:0], 0
-		return nil
-	}
-	w, err := openWAL(s.path+".tracehound-wal", applied, s.log, func(seq uint64, rec []byte) error {
-		spans, err := decodeRecord(rec)
-		if err != nil {
-			return err
-		}
-		batch = append(batch, &pending{chunks: s.app.encode(spans), encoded: closedChan, n: len(spans), seq: seq})
-		n += len(spans)
-		replayed += len(spans)
-		if n >= s.applyBatch {
-			return flush()
-		}
-		return nil
-	})
+	r := &logReplay{s: s}
+	w, err := openWAL(s.path+".tracehound-wal", applied, s.log, r.add)
 	if err != nil {
 		return fmt.Errorf("recover write-ahead log: %w", err)
 	}
-	if err := flush(); err != nil {
+	if err := r.flush(); err != nil {
 		w.close()
 		return fmt.Errorf("recover write-ahead log: %w", err)
 	}
+	replayed := r.spans
 	s.wal = w
 	last := w.nextSeq - 1
 	s.acked.Store(last)
@@ -468,43 +446,55 @@ var resumeInterval = 5 * time.Second
 // applier dropped since the failure was logged before it was dropped, so
 // reading to the log's end covers them.
 func (s *Store) resume() {
-	upTo := s.wal.lastSeq()
-	from := s.applied.Load()
-	var batch []*pending
-	n, total := 0, 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := s.commit(batch); err != nil {
-			return err
-		}
-		total += n
-		batch, n = batch[:0], 0
-		return nil
-	}
-	err := s.wal.readRange(from, upTo, func(seq uint64, rec []byte) error {
-		spans, err := decodeRecord(rec)
-		if err != nil {
-			return err
-		}
-		batch = append(batch, &pending{chunks: s.app.encode(spans), encoded: closedChan, n: len(spans), seq: seq})
-		n += len(spans)
-		if n >= s.applyBatch {
-			return flush()
-		}
-		return nil
-	})
+	r := &logReplay{s: s}
+	err := s.wal.readRange(s.applied.Load(), s.wal.lastSeq(), r.add)
 	if err == nil {
-		err = flush()
+		err = r.flush()
 	}
 	if err != nil {
-		s.app.releaseBatch(batch)
+		s.app.releaseBatch(r.batch)
 		s.log.Debug("ingest still refused: commit from the write-ahead log", "err", err)
 		return
 	}
 	s.applyErr.Store(nil)
-	s.log.Info("commits succeed again; ingest resumed", "replayed_spans", total)
+	s.log.Info("commits succeed again; ingest resumed", "replayed_spans", r.spans)
+}
+
+// logReplay commits log records to DuckDB, in batches of ApplyBatchSpans,
+// as a reader of the log hands them over: recovery at open, and resume
+// after a failed commit.
+type logReplay struct {
+	s     *Store
+	batch []*pending
+	n     int // spans in batch
+	spans int // spans handed over
+}
+
+// add takes one record; it commits the batch once it is large enough.
+func (r *logReplay) add(seq uint64, rec []byte) error {
+	spans, err := decodeRecord(rec)
+	if err != nil {
+		return err
+	}
+	r.batch = append(r.batch, &pending{chunks: r.s.app.encode(spans), encoded: closedChan, n: len(spans), seq: seq})
+	r.n += len(spans)
+	r.spans += len(spans)
+	if r.n >= r.s.applyBatch {
+		return r.flush()
+	}
+	return nil
+}
+
+// flush commits what add has taken.
+func (r *logReplay) flush() error {
+	if len(r.batch) == 0 {
+		return nil
+	}
+	if err := r.s.commit(r.batch); err != nil {
+		return err
+	}
+	r.batch, r.n = r.batch[:0], 0
+	return nil
 }
 
 // commit appends the batch's chunks and records its last seq in one DuckDB
