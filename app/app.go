@@ -261,6 +261,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); a.retentionLoop(jobs) }()
 	wg.Go(func() { a.runSnapshots(jobs) })
+	wg.Go(func() { a.compactLoop(jobs) })
 	wg.Go(func() { a.runSweeper(jobs) })
 	wg.Go(func() {
 		if err := a.rules.engine.Run(jobs); err != nil && jobs.Err() == nil {

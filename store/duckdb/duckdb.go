@@ -98,6 +98,7 @@ type Store struct {
 	acked      atomic.Uint64
 	applied    atomic.Uint64
 	appliedMu  sync.Mutex
+	maintMu    sync.Mutex    // serialises retention and compaction
 	appliedCh  chan struct{} // closed and replaced after each commit
 	applyErr   atomic.Pointer[error]
 
@@ -811,11 +812,16 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	if err := s.waitApplied(ctx); err != nil {
 		return 0, err
 	}
+	s.maintMu.Lock()
+	defer s.maintMu.Unlock()
 	res, err := s.db.ExecContext(ctx, "DELETE FROM spans WHERE timestamp < ?", t.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("delete spans before %s: %w", t.UTC().Format(time.RFC3339), err)
 	}
 	n, _ := res.RowsAffected()
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM compactions WHERE (start_hour + hours) * ? <= epoch_us(?)", hourUS, t.UTC()); err != nil {
+		return n, fmt.Errorf("delete compactions before %s: %w", t.UTC().Format(time.RFC3339), err)
+	}
 	if n > 0 {
 		if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 			s.log.Warn("checkpoint after retention", "err", err)

@@ -49,3 +49,12 @@ FROM spans;
 -- same transaction as the spans, so recovery replays exactly what is missing.
 CREATE TABLE IF NOT EXISTS wal_state (applied_seq UBIGINT NOT NULL);
 INSERT INTO wal_state SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM wal_state);
+
+-- compactions records the periods (whole hours from the Unix epoch)
+-- rewritten in compactOrder (compact.go), and their spans at the time.
+CREATE TABLE IF NOT EXISTS compactions (
+    start_hour BIGINT NOT NULL,
+    hours      BIGINT NOT NULL,
+    spans      BIGINT NOT NULL,
+    done_at    TIMESTAMPTZ NOT NULL
+);

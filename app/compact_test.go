@@ -1,0 +1,76 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/app"
+	"github.com/tracehound/tracehound/span"
+	"github.com/tracehound/tracehound/store/duckdb"
+	"github.com/tracehound/tracehound/store/storetest"
+)
+
+// TestCompactionLoop: the server rewrites closed days of the DuckDB store
+// in the background, and not when store.compact is off.
+func TestCompactionLoop(t *testing.T) {
+	defer app.SetCompactTiming(50*time.Millisecond, time.Hour)()
+	for _, mode := range []string{"on", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "traces.duckdb")
+			ctx := context.Background()
+			st, err := duckdb.Open(ctx, path, duckdb.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			day := time.Now().UTC().Truncate(24 * time.Hour).Add(-72 * time.Hour)
+			var spans []span.Span
+			for i := range 3000 {
+				s := storetest.ServerSpan(i, day.Add(time.Duration(i)*48*time.Hour/3000))
+				s.PeerIP = fmt.Sprintf("192.0.2.%d", i%50)
+				spans = append(spans, s)
+			}
+			if err := st.Write(ctx, spans); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			c := testConfig(t, dir)
+			c.Store.Compact = mode
+			s := start(t, c)
+			deadline := time.Now().Add(20 * time.Second)
+			for mode == "on" && compactions(t, s.App) < 2 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if mode == "off" {
+				time.Sleep(500 * time.Millisecond)
+			}
+			got := compactions(t, s.App)
+			if want := map[string]int64{"on": 2, "off": 0}[mode]; got != want {
+				t.Errorf("store.compact %s: %d periods compacted, want %d", mode, got, want)
+			}
+			if n := count(t, s.App, "1 = 1"); n != 3000 {
+				t.Errorf("%d spans after compaction, want 3000", n)
+			}
+		})
+	}
+}
+
+// compactions counts the periods the store has compacted.
+func compactions(t *testing.T, a *app.App) int64 {
+	t.Helper()
+	st, ok := a.SpanStore().(*duckdb.Store)
+	if !ok {
+		t.Fatalf("span store is %T, want DuckDB", a.SpanStore())
+	}
+	var n int64
+	if err := st.DB().QueryRow("SELECT count(*) FROM compactions").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
