@@ -54,10 +54,12 @@ func readCohorts(ctx context.Context, r *runner, eps []endpoint, since, until ti
 		keys = append(keys, e.key())
 	}
 	rs := routes(eps)
+	inRoutes, routeArgs := inColumn("http_route", rs)
 	q := sqlText("cohort", map[string]string{
-		"endpoint_key": endpointKeySQL, "in_routes": inList("http_route", len(rs)), "in_eps": inList(endpointKeySQL, len(keys)),
+		"endpoint_key": endpointKeySQL, "in_routes": inRoutes, "in_eps": inList(endpointKeySQL, len(keys)),
 	})
-	res, err := r.query(ctx, q, since, until, rs, keys, since, until, keys)
+	args := append(append([]any{since, until}, routeArgs...), keys, since, until, keys)
+	res, err := r.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read failed logins: %w", err)
 	}

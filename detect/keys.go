@@ -20,6 +20,9 @@ type keyFacts struct {
 	requests, bytes int64 // in the window
 	ips             []ipUse
 	days            map[time.Time]int64 // since the lookback
+	// nets and asns count the networks and ASNs of ips once known, -1
+	// before (see networks and keyUse).
+	nets, asns int
 }
 
 // createdBy returns the request that issued the key, when its first
@@ -39,11 +42,15 @@ func creation(method, route string, status int64) string {
 // networks counts the networks (see network) of the key's addresses in
 // the window.
 func (k *keyFacts) networks() int {
+	if k.nets >= 0 {
+		return k.nets
+	}
 	seen := map[string]bool{}
 	for _, u := range k.ips {
 		seen[network(u.ip)] = true
 	}
-	return len(seen)
+	k.nets = len(seen)
+	return k.nets
 }
 
 // concurrency is the largest number of the key's addresses active at once
@@ -98,7 +105,9 @@ func readKeys(ctx context.Context, r *runner, keys []string, lookback, since, un
 	out := map[string]*keyFacts{}
 	for start := 0; start < len(keys); start += 1000 {
 		batch := keys[start:min(len(keys), start+1000)]
-		res, err := r.query(ctx, sqlText("keys", map[string]string{"in_keys": inList("api_key_id", len(batch))}), lookback, until, batch, since, since, since)
+		inKeys, keyArgs := inColumn("api_key_id", batch)
+		args := append(append([]any{lookback, until}, keyArgs...), since, since, since, lookback, until)
+		res, err := r.query(ctx, sqlText("keys", map[string]string{"in_keys": inKeys}), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read API keys: %w", err)
 		}
@@ -106,7 +115,7 @@ func readKeys(ctx context.Context, r *runner, keys []string, lookback, since, un
 		get := func(id string) *keyFacts {
 			k := out[id]
 			if k == nil {
-				k = &keyFacts{id: id, days: map[time.Time]int64{}}
+				k = &keyFacts{id: id, days: map[time.Time]int64{}, nets: -1, asns: -1}
 				out[id] = k
 			}
 			return k

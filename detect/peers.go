@@ -82,21 +82,21 @@ func readEndpointPeers(ctx context.Context, r *runner, kind CallerKind, needs []
 	for _, k := range order {
 		w := byKey[k]
 		eps = append(eps, w.ep)
-		lit, ok := quote(k)
+		cond, ok := w.ep.columnsMatch()
 		if !ok {
 			w.page, w.uniq = "", idSource{}
 			continue
 		}
 		if w.page != "" {
 			if e, ok := (idSource{Param: w.page}).numberSQL(); ok {
-				pages = append(pages, "WHEN "+lit+" THEN coalesce("+strings.ReplaceAll(e, "http_target", "r0.http_target")+", 0)")
+				pages = append(pages, "WHEN "+cond+" THEN coalesce("+e+", 0)")
 			} else {
 				w.page = ""
 			}
 		}
 		if w.uniq != (idSource{}) {
 			if e, ok := w.uniq.valueSQL(); ok {
-				uniqs = append(uniqs, "WHEN "+lit+" THEN "+strings.ReplaceAll(e, "http_target", "r0.http_target"))
+				uniqs = append(uniqs, "WHEN "+cond+" THEN "+e)
 			} else {
 				w.uniq = idSource{}
 			}
@@ -104,17 +104,17 @@ func readEndpointPeers(ctx context.Context, r *runner, kind CallerKind, needs []
 	}
 	page, uniq := "0", "''"
 	if len(pages) > 0 {
-		page = "CASE ep " + strings.Join(pages, " ") + " ELSE 0 END"
+		page = "CASE " + strings.Join(pages, " ") + " ELSE 0 END"
 	}
 	if len(uniqs) > 0 {
-		uniq = "CASE ep " + strings.Join(uniqs, " ") + " ELSE '' END"
+		uniq = "CASE " + strings.Join(uniqs, " ") + " ELSE '' END"
 	}
-	rs := routes(eps)
+	inRoutes, routeArgs := inColumn("http_route", routes(eps))
 	q := sqlText("peers", map[string]string{
-		"ep": endpointKeySQL, "caller": kind.column(), "page": page, "uniq": uniq,
-		"prefilter": inList("http_route", len(rs)) + " AND " + inList(endpointKeySQL, len(order)),
+		"template": templateSQL, "caller": kind.column(), "page": page, "uniq": uniq,
+		"prefilter": inRoutes, "in_eps": inList("svc || '|' || method || '|' || route || '|' || tmpl", len(order)),
 	})
-	res, err := r.query(ctx, q, since, until, rs, order)
+	res, err := r.query(ctx, q, append(append([]any{since, until}, routeArgs...), order)...)
 	if err != nil {
 		return nil, fmt.Errorf("read the endpoints' callers: %w", err)
 	}

@@ -155,11 +155,12 @@ func readCallers(ctx context.Context, r *runner, kind CallerKind, values []strin
 	if len(values) == 0 {
 		return out, nil
 	}
+	inCallers, callerArgs := inColumn(kind.column(), values)
 	q := sqlText("callers", map[string]string{
 		"caller": kind.column(), "template": templateSQL, "min_sequence": strconv.Itoa(minSequence),
-		"in_callers": inList(kind.column(), len(values)),
+		"in_callers": inCallers,
 	})
-	res, err := r.query(ctx, q, since, until, values, limit)
+	res, err := r.query(ctx, q, append(append([]any{since, until}, callerArgs...), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("read the callers' traffic: %w", err)
 	}

@@ -61,6 +61,23 @@ func (e endpoint) ref() EndpointRef {
 	return EndpointRef{Service: e.Service, Method: e.Method, Route: e.Route}
 }
 
+// columnsMatch is the condition that a row of svc, method, route and
+// tmpl columns (the template of unrouted requests, ” for routed ones) is
+// the endpoint's, with literal values; false when a value cannot be
+// written portably.
+func (e endpoint) columnsMatch() (string, bool) {
+	svc, ok1 := quote(e.Service)
+	m, ok2 := quote(e.Method)
+	r, ok3 := quote(e.Route)
+	if !ok1 || !ok2 || !ok3 {
+		return "", false
+	}
+	if e.Routed {
+		return "svc = " + svc + " AND method = " + m + " AND route = " + r + " AND tmpl = ''", true
+	}
+	return "svc = " + svc + " AND method = " + m + " AND route = '' AND tmpl = " + r, true
+}
+
 // filter returns the WHERE condition selecting the endpoint's requests,
 // with literal values, or false when a value cannot be written portably.
 func (e endpoint) filter() (string, bool) {
@@ -106,6 +123,24 @@ func inList(expr string, n int) string {
 		return "list_contains(CAST(? AS VARCHAR[]), " + expr + ")"
 	}
 	return expr + " IN (SELECT unnest(CAST(? AS VARCHAR[])))"
+}
+
+// inColumn is the condition "column is one of vals" and its arguments.
+// A short list is a list of parameters, which DuckDB also checks against
+// each row group's statistics: on a compacted store (duckdb.Compact) it
+// reads only the row groups holding the values.
+func inColumn(column string, vals []string) (string, []any) {
+	if len(vals) > shortList {
+		return inList(column, len(vals)), []any{vals}
+	}
+	if len(vals) == 0 {
+		return "false", nil
+	}
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return column + " IN (?" + strings.Repeat(", ?", len(vals)-1) + ")", args
 }
 
 // timeLiteral writes t as a timestamp literal both engines read (the
