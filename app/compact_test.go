@@ -14,11 +14,16 @@ import (
 )
 
 // TestCompactionLoop: the server rewrites closed days of the DuckDB store
-// in the background, and not when store.compact is off.
+// in the background; not when store.compact is off, nor while spans
+// arrive faster than the busy rate (here any rate: "busy").
 func TestCompactionLoop(t *testing.T) {
-	defer app.SetCompactTiming(50*time.Millisecond, time.Hour)()
-	for _, mode := range []string{"on", "off"} {
+	for _, mode := range []string{"on", "off", "busy"} {
 		t.Run(mode, func(t *testing.T) {
+			rate := 20_000.0
+			if mode == "busy" {
+				rate = -1
+			}
+			defer app.SetCompactTiming(50*time.Millisecond, time.Hour, rate)()
 			dir := t.TempDir()
 			path := filepath.Join(dir, "traces.duckdb")
 			ctx := context.Background()
@@ -41,17 +46,19 @@ func TestCompactionLoop(t *testing.T) {
 			}
 
 			c := testConfig(t, dir)
-			c.Store.Compact = mode
+			if mode == "off" {
+				c.Store.Compact = mode
+			}
 			s := start(t, c)
 			deadline := time.Now().Add(20 * time.Second)
 			for mode == "on" && compactions(t, s.App) < 2 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
-			if mode == "off" {
+			if mode != "on" {
 				time.Sleep(500 * time.Millisecond)
 			}
 			got := compactions(t, s.App)
-			if want := map[string]int64{"on": 2, "off": 0}[mode]; got != want {
+			if want := map[string]int64{"on": 2, "off": 0, "busy": 0}[mode]; got != want {
 				t.Errorf("store.compact %s: %d periods compacted, want %d", mode, got, want)
 			}
 			if n := count(t, s.App, "1 = 1"); n != 3000 {

@@ -2,12 +2,12 @@ package app
 
 import "time"
 
-// SetCompactTiming sets the compaction loop's timing and returns a
-// function that restores it.
-func SetCompactTiming(delay, interval time.Duration) func() {
-	d, i := compactDelay, compactInterval
-	compactDelay, compactInterval = delay, interval
-	return func() { compactDelay, compactInterval = d, i }
+// SetCompactTiming sets the compaction loop's timing and the ingest rate
+// it waits under, and returns a function that restores them.
+func SetCompactTiming(delay, interval time.Duration, busyRate float64) func() {
+	d, i, r, b := compactDelay, compactInterval, compactRecheck, compactBusyRate
+	compactDelay, compactInterval, compactRecheck, compactBusyRate = delay, interval, delay, busyRate
+	return func() { compactDelay, compactInterval, compactRecheck, compactBusyRate = d, i, r, b }
 }
 
 // SpanStore is the span store under the application scoping.

@@ -221,4 +221,8 @@ func (s *Store) compactPeriod(ctx context.Context, p period) (int64, error) {
 	return copied, nil
 }
 
+// CommittedSpans counts the spans committed since Open, for callers that
+// pace background work by the ingest rate.
+func (s *Store) CommittedSpans() int64 { return s.committed.Load() }
+
 func hourTime(h int64) time.Time { return time.UnixMicro(h * hourUS).UTC() }

@@ -99,6 +99,7 @@ type Store struct {
 	applied    atomic.Uint64
 	appliedMu  sync.Mutex
 	maintMu    sync.Mutex    // serialises retention and compaction
+	committed  atomic.Int64  // spans committed since Open
 	appliedCh  chan struct{} // closed and replaced after each commit
 	applyErr   atomic.Pointer[error]
 
@@ -517,6 +518,7 @@ func (s *Store) commit(batch []*pending) error {
 	if err != nil {
 		return fmt.Errorf("commit %d spans: %w", n, err)
 	}
+	s.committed.Add(int64(n))
 	s.appliedMu.Lock()
 	s.applied.Store(last)
 	close(s.appliedCh)
