@@ -529,7 +529,11 @@ func (s *Store) commit(batch []*pending) error {
 		// file: a commit lands in DuckDB's own log, which a full disk
 		// during a checkpoint can cost.
 		if err := s.checkpoint(context.Background()); err != nil {
-			s.log.Warn("checkpoint: the write-ahead log keeps the committed spans until the next one succeeds", "err", err)
+			level := slog.LevelWarn
+			if checkpointBusy(err) { // a compaction is running: the next commit retries
+				level = slog.LevelDebug
+			}
+			s.log.Log(context.Background(), level, "checkpoint: the write-ahead log keeps the committed spans until the next one succeeds", "err", err)
 		} else {
 			s.wal.release(last)
 		}
