@@ -57,10 +57,12 @@ type App struct {
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store
-	state state.Store
-	guard *sqlguard.Guard
-	norm  *span.Normaliser
-	reg   *prometheus.Registry
+	// storeMetrics exports the span store's write path and compaction.
+	storeMetrics *storeMetrics
+	state        state.Store
+	guard        *sqlguard.Guard
+	norm         *span.Normaliser
+	reg          *prometheus.Registry
 
 	receiver *otlp.Receiver
 	api      *api.Server
@@ -118,7 +120,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		HashKey:       hashKey,
 		RedactParams:  cfg.Ingest.RedactParams,
 	})
-	spans, err := openSpans(ctx, cfg, log, newStoreMetrics(a.reg))
+	a.storeMetrics = newStoreMetrics(a.reg)
+	spans, err := openSpans(ctx, cfg, log, a.storeMetrics)
 	if err != nil {
 		return nil, err
 	}

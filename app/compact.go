@@ -42,6 +42,7 @@ func (a *App) compactLoop(ctx context.Context) {
 		}
 		wait = compactInterval
 		res, err := st.Compact(ctx, duckdb.CompactOptions{Budget: compactInterval})
+		a.storeMetrics.compacted(res.Spans, res.Elapsed, res.Pending)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			a.log.Error("compaction", "err", err)

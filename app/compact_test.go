@@ -3,7 +3,10 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,8 +67,38 @@ func TestCompactionLoop(t *testing.T) {
 			if n := count(t, s.App, "1 = 1"); n != 3000 {
 				t.Errorf("%d spans after compaction, want 3000", n)
 			}
+			if mode == "on" {
+				// The pass records its figures once it is over.
+				var body []byte
+				for {
+					resp, err := http.Get("http://" + s.Addr() + "/metrics")
+					if err != nil {
+						t.Fatal(err)
+					}
+					body, _ = io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if strings.Contains(string(body), "tracehound_store_compacted_spans_total 3000") || time.Now().After(deadline) {
+						break
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				if !strings.Contains(string(body), "tracehound_store_compacted_spans_total 3000") {
+					t.Errorf("/metrics does not count the 3,000 compacted spans:\n%s", grepLines(string(body), "compact"))
+				}
+			}
 		})
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // compactions counts the periods the store has compacted.

@@ -12,6 +12,17 @@ type storeMetrics struct {
 	commitSpans   prometheus.Histogram
 	commitErrors  prometheus.Counter
 	queueDepth    prometheus.Gauge
+	// Compaction (DuckDB).
+	compactedSpans prometheus.Counter
+	compactSeconds prometheus.Counter
+	compactPending prometheus.Gauge
+}
+
+// compacted records a compaction pass.
+func (m *storeMetrics) compacted(spans int64, d time.Duration, pending int) {
+	m.compactedSpans.Add(float64(spans))
+	m.compactSeconds.Add(d.Seconds())
+	m.compactPending.Set(float64(pending))
 }
 
 func newStoreMetrics(reg prometheus.Registerer) *storeMetrics {
@@ -34,8 +45,20 @@ func newStoreMetrics(reg prometheus.Registerer) *storeMetrics {
 			Name: "tracehound_store_queue_spans",
 			Help: "Spans accepted and waiting for a commit.",
 		}),
+		compactedSpans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracehound_store_compacted_spans_total",
+			Help: "Spans rewritten by compaction (DuckDB).",
+		}),
+		compactSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracehound_store_compaction_seconds_total",
+			Help: "Time spent in compaction passes (DuckDB).",
+		}),
+		compactPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tracehound_store_compaction_pending_periods",
+			Help: "Closed periods the last compaction pass left to rewrite.",
+		}),
 	}
-	reg.MustRegister(m.commitSeconds, m.commitSpans, m.commitErrors, m.queueDepth)
+	reg.MustRegister(m.commitSeconds, m.commitSpans, m.commitErrors, m.queueDepth, m.compactedSpans, m.compactSeconds, m.compactPending)
 	return m
 }
 
