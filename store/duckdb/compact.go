@@ -87,20 +87,19 @@ func (s *Store) Compact(ctx context.Context, o CompactOptions) (CompactStats, er
 		return st, err
 	}
 	for i, p := range plan {
-		if p.spans > o.MaxSpans || (o.Budget > 0 && time.Since(began) > o.Budget) {
-			st.Pending = len(plan) - i
-			for _, q := range plan[i:] {
-				if q.spans <= o.MaxSpans {
-					continue
-				}
-				s.log.Warn("period too large to compact", "start", hourTime(q.start), "hours", q.hours, "spans", q.spans, "max", o.MaxSpans)
-			}
+		if o.Budget > 0 && time.Since(began) > o.Budget {
+			st.Pending += len(plan) - i
 			break
+		}
+		if p.spans > o.MaxSpans {
+			st.Pending++
+			s.log.Warn("period too large to compact", "start", hourTime(p.start), "hours", p.hours, "spans", p.spans, "max", o.MaxSpans)
+			continue
 		}
 		t0 := time.Now()
 		n, err := s.compactPeriod(ctx, p)
 		if err != nil {
-			st.Pending = len(plan) - i
+			st.Pending += len(plan) - i
 			st.Elapsed = time.Since(began)
 			return st, err
 		}
@@ -160,7 +159,7 @@ func (s *Store) compactPlan(ctx context.Context, o CompactOptions) ([]period, er
 	today := o.Now.UTC().Truncate(24*time.Hour).UnixMicro() / hourUS
 	fresh := func(p period) bool { // not compacted, or grown since by late spans
 		d, ok := done[p.start]
-		return !ok || d.hours != p.hours || p.spans-d.spans > max(d.spans/100, 0)
+		return !ok || d.hours != p.hours || p.spans-d.spans > d.spans/100
 	}
 	days := map[int64]int64{}
 	var plan []period
