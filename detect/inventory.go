@@ -54,7 +54,7 @@ func Keys(ctx context.Context, q store.Querier, o KeysOptions) (*KeyInventory, e
 	get := func(k string) *keyRows {
 		kr := byKey[k]
 		if kr == nil {
-			kr = &keyRows{info: KeyInfo{APIKeyID: k}, kf: keyFacts{id: k, nets: -1, asns: -1}, eps: map[string]int64{}}
+			kr = &keyRows{info: KeyInfo{APIKeyID: k}, kf: keyFacts{id: k}, eps: map[string]int64{}}
 			byKey[k] = kr
 		}
 		return kr

@@ -20,9 +20,10 @@ type keyFacts struct {
 	requests, bytes int64 // in the window
 	ips             []ipUse
 	days            map[time.Time]int64 // since the lookback
-	// nets and asns count the networks and ASNs of ips once known, -1
-	// before (see networks and keyUse).
-	nets, asns int
+	// nets and asns count the networks and ASNs of ips once counted
+	// (see networks and keyUse): a batch reports a key once per caller.
+	nets, asns           int
+	netsKnown, asnsKnown bool
 }
 
 // createdBy returns the request that issued the key, when its first
@@ -42,14 +43,13 @@ func creation(method, route string, status int64) string {
 // networks counts the networks (see network) of the key's addresses in
 // the window.
 func (k *keyFacts) networks() int {
-	if k.nets >= 0 {
-		return k.nets
+	if !k.netsKnown {
+		seen := map[string]bool{}
+		for _, u := range k.ips {
+			seen[network(u.ip)] = true
+		}
+		k.nets, k.netsKnown = len(seen), true
 	}
-	seen := map[string]bool{}
-	for _, u := range k.ips {
-		seen[network(u.ip)] = true
-	}
-	k.nets = len(seen)
 	return k.nets
 }
 
@@ -115,7 +115,7 @@ func readKeys(ctx context.Context, r *runner, keys []string, lookback, since, un
 		get := func(id string) *keyFacts {
 			k := out[id]
 			if k == nil {
-				k = &keyFacts{id: id, days: map[time.Time]int64{}, nets: -1, asns: -1}
+				k = &keyFacts{id: id, days: map[time.Time]int64{}}
 				out[id] = k
 			}
 			return k

@@ -112,7 +112,7 @@ func readEndpointPeers(ctx context.Context, r *runner, kind CallerKind, needs []
 	inRoutes, routeArgs := inColumn("http_route", routes(eps))
 	q := sqlText("peers", map[string]string{
 		"template": templateSQL, "caller": kind.column(), "page": page, "uniq": uniq,
-		"prefilter": inRoutes, "in_eps": inList("svc || '|' || method || '|' || route || '|' || tmpl", len(order)),
+		"prefilter": inRoutes, "in_eps": inList("ep", len(order)),
 	})
 	res, err := r.query(ctx, q, append(append([]any{since, until}, routeArgs...), order)...)
 	if err != nil {

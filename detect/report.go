@@ -204,14 +204,14 @@ func (inv *investigation) keyUse(id string, n int64) KeyUse {
 	ku.CreatedBy = k.createdBy()
 	ku.IPs, ku.Networks = len(k.ips), k.networks()
 	ku.KeyRequests, ku.KeyBytes = k.requests, k.bytes
-	if k.asns < 0 { // counted once: a batch reports a key once per caller using it
+	if !k.asnsKnown {
 		asns := map[uint32]bool{}
 		for _, u := range k.ips {
 			if en := inv.enrich[u.ip]; en != nil && en.ASN != 0 {
 				asns[en.ASN] = true
 			}
 		}
-		k.asns = len(asns)
+		k.asns, k.asnsKnown = len(asns), true
 	}
 	ku.ASNs = k.asns
 	return ku

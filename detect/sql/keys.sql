@@ -3,9 +3,9 @@
 -- status), its requests and bytes in the window; per key and client
 -- address, and per key and day, the same counts. The first requests are
 -- looked up by key and time after the counts, so that only they, not
--- every request, have their strings read. Arguments: since (three times),
--- lookback start, until, the keys, lookback start, until. Days count from
--- the Unix epoch.
+-- every request, have their strings read. Arguments: lookback start,
+-- until, the keys, since (three times), lookback start, until. Days count
+-- from the Unix epoch.
 WITH r AS (
     SELECT api_key_id, peer_ip, intDiv(epoch_ms(timestamp), 86400000) AS day, timestamp, response_bytes
     FROM traces

@@ -28,8 +28,11 @@ per0 AS (
     GROUP BY svc, method, route, tmpl, caller
 ),
 per AS (
-    SELECT svc || '|' || method || '|' || route || '|' || tmpl AS ep, caller, n, bytes, max_page, uniq_values
-    FROM per0
+    SELECT *
+    FROM (
+        SELECT svc || '|' || method || '|' || route || '|' || tmpl AS ep, caller, n, bytes, max_page, uniq_values
+        FROM per0
+    )
     WHERE /*in_eps*/
 ),
 med AS (
