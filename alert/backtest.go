@@ -25,6 +25,9 @@ type BacktestOptions struct {
 	// BatchSteps is how many evaluations one query covers; default 1440
 	// (a day at one-minute steps). 1 evaluates step by step.
 	BatchSteps int
+	// Method forces a method: "sliding" (an error for rules of another
+	// shape), "batched" or "per-step"; empty picks the fastest.
+	Method string
 	// QueryTimeout bounds each query; default 5 minutes.
 	QueryTimeout time.Duration
 	// Progress, when set, is called after each query with the evaluations
@@ -62,11 +65,14 @@ type BacktestResult struct {
 	To          time.Time     `json:"to"`
 	Step        time.Duration `json:"step_ns"`
 	Evaluations int           `json:"evaluations"`
-	// Queries is how many queries ran; Batched is false when the store
-	// refused the batched form, or when one query per step proved faster
-	// for this rule, and the steps ran on their own; FallbackReason says
-	// why.
+	// Queries is how many queries ran. Method is how the steps were
+	// evaluated: "sliding" (the rule's window slid over per-step panes in
+	// one scan), "batched" (many steps per query) or "per-step"; Batched
+	// is false for per-step, which runs when the store refused the other
+	// forms or one query per step proved faster for this rule.
+	// FallbackReason says why a faster method was not used.
 	Queries        int    `json:"queries"`
+	Method         string `json:"method"`
 	Batched        bool   `json:"batched"`
 	FallbackReason string `json:"fallback_reason,omitempty"`
 	// Firings are in the order they started.
@@ -103,6 +109,13 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 	}
 	if opts.To.Before(opts.From) {
 		return BacktestResult{}, fmt.Errorf("backtest rule %q: to %v is before from %v", rule.ID, opts.To, opts.From)
+	}
+	switch opts.Method {
+	case "", methodSliding, methodBatched:
+	case methodPerStep:
+		opts.BatchSteps = 1
+	default:
+		return BacktestResult{}, fmt.Errorf("backtest rule %q: unknown method %q (sliding, batched or per-step)", rule.ID, opts.Method)
 	}
 	steps := stepTimes(opts.From, opts.To, opts.Step)
 	if len(steps) > 1_000_000 {
@@ -154,8 +167,8 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 		m.markSent(alerts)
 		return nil
 	}
-	batched, queries, reason, err := replay(ctx, q, replayed, steps, opts, step)
-	res.Batched, res.Queries, res.FallbackReason = batched, queries, reason
+	method, queries, reason, err := replay(ctx, q, replayed, steps, opts, step)
+	res.Method, res.Batched, res.Queries, res.FallbackReason = method, method != methodPerStep, queries, reason
 	if err != nil {
 		return res, fmt.Errorf("backtest rule %q: %w", rule.ID, err)
 	}
@@ -191,14 +204,77 @@ const probeSteps = 30
 // stepColumn names the evaluation-time column of a batched query.
 const stepColumn = "__th_eval_time"
 
+// The methods of a backtest.
+const (
+	methodSliding = "sliding"
+	methodBatched = "batched"
+	methodPerStep = "per-step"
+)
+
 // replay evaluates r at every step, in order, calling fn with each step's
-// rows (nil when none). It batches steps into LATERAL queries when that is
-// faster: it times the first step on its own, then a probe batch bounded
-// to twice the cost of running its steps separately, and runs the rest
-// the faster way. Stores that refuse the batched form, and rules that
+// rows (nil when none). A rule of the single-window shape (see
+// sliding.go) is replayed in one sliding scan; others go to replayBatched.
+func replay(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, opts BacktestOptions, fn func(time.Time, []Row) error) (method string, queries int, reason string, err error) {
+	method, queries, reason, err = replaySliding(ctx, q, r, steps, opts, fn)
+	if method != "" || err != nil {
+		return method, queries, reason, err
+	}
+	batched, more, batchReason, err := replayBatched(ctx, q, r, steps, opts, fn)
+	queries += more
+	if batchReason != "" {
+		reason = strings.TrimPrefix(reason+"; "+batchReason, "; ")
+	}
+	method = methodPerStep
+	if batched {
+		method = methodBatched
+	}
+	return method, queries, reason, err
+}
+
+// replaySliding replays r with sliding panes when its shape allows; it
+// returns an empty method, and why in reason, when it did not.
+func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, opts BacktestOptions, fn func(time.Time, []Row) error) (method string, queries int, reason string, err error) {
+	if opts.BatchSteps == 1 || opts.Method == methodBatched || len(steps) < 2 && opts.Method != methodSliding {
+		return "", 0, "", nil
+	}
+	timeout := opts.QueryTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	if opts.Progress != nil {
+		opts.Progress(0, len(steps))
+	}
+	rows, queries, err := evalSliding(ctx, q, r, steps, opts.Step, timeout)
+	switch {
+	case err == nil:
+	case opts.Method == methodSliding:
+		return "", queries, "", err
+	case errors.Is(err, errNotSliding):
+		return "", queries, "", nil
+	case ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrQuery) || isOutOfMemory(err)):
+		return "", queries, "sliding: " + err.Error(), nil
+	default:
+		return "", queries, "", err
+	}
+	for i, ts := range steps {
+		if err := fn(ts, rows[i]); err != nil {
+			return methodSliding, queries, "", err
+		}
+	}
+	if opts.Progress != nil {
+		opts.Progress(len(steps), len(steps))
+	}
+	return methodSliding, queries, "", nil
+}
+
+// replayBatched evaluates r at every step, in order, calling fn with each
+// step's rows (nil when none). It batches steps into LATERAL queries when
+// that is faster: it times the first step on its own, then a probe batch
+// bounded to twice the cost of running its steps separately, and runs the
+// rest the faster way. Stores that refuse the batched form, and rules that
 // look far back (a day of baseline for a five-minute window decorrelates
 // into joins that cost more per step), run one query per step.
-func replay(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, opts BacktestOptions, fn func(time.Time, []Row) error) (batched bool, queries int, reason string, err error) {
+func replayBatched(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, opts BacktestOptions, fn func(time.Time, []Row) error) (batched bool, queries int, reason string, err error) {
 	batch := opts.BatchSteps
 	if batch <= 0 {
 		batch = 1440

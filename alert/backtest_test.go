@@ -22,7 +22,7 @@ func TestBacktestBatchedMatchesStepByStep(t *testing.T) {
 		t.Run(r.ID, func(t *testing.T) {
 			var progress []int
 			opts := BacktestOptions{From: t0, To: t0.Add(48 * time.Hour), IncidentStart: t0.Add(30 * time.Minute),
-				BatchSteps: 500, Progress: func(done, total int) { progress = append(progress, done) }}
+				BatchSteps: 500, Method: "batched", Progress: func(done, total int) { progress = append(progress, done) }}
 			batched, err := Backtest(ctx, traces, r, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -41,13 +41,21 @@ func TestBacktestBatchedMatchesStepByStep(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				opts.BatchSteps = 0
+				opts.BatchSteps, opts.Method = 0, "batched"
 				many, err := Backtest(ctx, traces, r, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if single.Batched || !many.Batched || !reflect.DeepEqual(single.Firings, many.Firings) || single.Notifications != many.Notifications {
 					t.Errorf("from %v: step-by-step firings %+v\n differ from batched %+v", from, single.Firings, many.Firings)
+				}
+				opts.Method = ""
+				sliding, err := Backtest(ctx, traces, r, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sliding.Method != "sliding" || !reflect.DeepEqual(single.Firings, sliding.Firings) || single.Notifications != sliding.Notifications {
+					t.Errorf("from %v: step-by-step firings %+v\n differ from sliding (%s, %s) %+v", from, single.Firings, sliding.Method, sliding.FallbackReason, sliding.Firings)
 				}
 				if r.ID == "casestudy_admin_export" && len(single.Firings) != 1 {
 					t.Errorf("from %v: %d firings, want 1 (the comparison must compare something)", from, len(single.Firings))

@@ -284,12 +284,23 @@ func draftRule(path string) (string, error) {
 	return string(out), nil
 }
 
+// backtestMethod describes how a backtest's steps ran.
+func backtestMethod(m string) string {
+	switch m {
+	case "sliding":
+		return ", sliding window over per-step panes"
+	case "batched":
+		return ", batched"
+	}
+	return ""
+}
+
 func printBacktest(g *globals, res *api.BacktestAnswer) {
 	w := g.stdout
 	fmt.Fprintf(w, "rule %s — %s\n", res.RuleID, res.Name)
 	fmt.Fprintf(w, "  %d evaluations every %s from %s to %s in %s (%d queries%s)\n",
 		res.Evaluations, time.Duration(res.Step), res.From.UTC().Format("Mon 2006-01-02 15:04"), res.To.UTC().Format("Mon 2006-01-02 15:04"),
-		time.Duration(res.Elapsed).Round(time.Millisecond), res.Queries, map[bool]string{true: ", batched", false: ""}[res.Batched])
+		time.Duration(res.Elapsed).Round(time.Millisecond), res.Queries, backtestMethod(res.Method))
 	if len(res.Firings) == 0 {
 		fmt.Fprintln(w, "  it would never have fired")
 	} else {

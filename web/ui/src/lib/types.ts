@@ -342,6 +342,7 @@ export interface BacktestResult {
   evaluations: number;
   queries: number;
   batched: boolean;
+  method?: 'sliding' | 'batched' | 'per-step';
   fallback_reason?: string;
   firings: BacktestFiring[];
   notifications: number;

@@ -1,0 +1,586 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracehound/tracehound/sqlguard"
+	"github.com/tracehound/tracehound/store"
+)
+
+// A sliding replay evaluates a rule of the shape sqlguard.Windowed at every
+// step of a backtest with one scan instead of one per step. The window
+// (now() - W, now()] at step s is the union of the W/step panes
+// (t - step, t] that end at the steps before it, so the query aggregates
+// each group once per pane and slides a frame of W/step panes over them
+// with window functions. A group's result only changes when a pane enters
+// or leaves its window, so the query returns one row per group and change
+// point, and the row holds until the group's next change point.
+//
+// Counts, sums, minima, maxima and averages combine from their panes'
+// values; distinct counts keep each pane's distinct values. When the
+// HAVING clause requires a count (count(), countIf(c), uniqExact(x)) to
+// reach a threshold, a first, cheaper scan counts each group per
+// window-long bucket, and only the groups and buckets whose two-bucket
+// total reaches the threshold are aggregated by pane: a window lies
+// within two consecutive buckets, so no other step can pass.
+
+// slidingPlan is the SQL of a sliding replay and how to read its rows.
+type slidingPlan struct {
+	sql string
+	// froms is how many times the rule's FROM appears in sql (the
+	// positional arguments of a rewritten rule repeat that many times).
+	froms int
+	// first is the pane of the first step; step i is pane first+i.
+	first int64
+}
+
+// slidingColumns names the extra columns of a sliding result: the change
+// point's pane and the group's next change point (NULL for none).
+const (
+	paneColumn = "__th_pane"
+	nextColumn = "__th_next"
+)
+
+// errNotSliding marks a rule or a step that a sliding replay cannot take.
+var errNotSliding = errors.New("not replayable with sliding panes")
+
+// planSliding builds the sliding replay of r at steps, evenly spaced by
+// step. columns are the traces table's columns (lower case): a GROUP BY
+// name that is one of them means the column, not a SELECT alias.
+func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[string]bool) (*slidingPlan, error) {
+	w, err := sqlguard.ParseWindowed(r.SQL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNotSliding, err)
+	}
+	if len(steps) == 0 || step <= 0 || step%time.Microsecond != 0 || w.Window%step != 0 {
+		return nil, fmt.Errorf("%w: the window %v is not a whole number of %v steps", errNotSliding, w.Window, step)
+	}
+	n := int64(w.Window / step)
+	stepUS := step.Microseconds()
+	// Panes are numbered from base so that every pane the first step's
+	// window needs has a positive number and step i is pane n+1+i.
+	base := steps[0].UnixMicro() - (n+1)*stepUS
+	first := n + 1
+	last := first + int64(len(steps)) - 1
+
+	p := &slidingBuilder{w: w, n: n, columns: columns}
+	if err := p.keys(); err != nil {
+		return nil, err
+	}
+	if err := p.aggregates(); err != nil {
+		return nil, err
+	}
+	var pane string
+	if w.UpperInclusive && !w.LowerInclusive {
+		pane = fmt.Sprintf("((epoch_us(timestamp) - %d + %d) // %d)", base, stepUS-1, stepUS)
+	} else if !w.UpperInclusive && w.LowerInclusive {
+		pane = fmt.Sprintf("((epoch_us(timestamp) - %d) // %d + 1)", base, stepUS)
+	} else {
+		return nil, fmt.Errorf("%w: the window's bounds must be one open and one closed", errNotSliding)
+	}
+	lo := steps[0].Add(-w.Window)
+	hi := steps[len(steps)-1]
+	lowOp, highOp := ">", "<="
+	if w.LowerInclusive {
+		lowOp, highOp = ">=", "<"
+	}
+	conds := make([]string, 0, len(w.Where)+2)
+	for _, c := range w.Where {
+		conds = append(conds, "("+c+")")
+	}
+	conds = append(conds, "timestamp "+lowOp+" "+timeLiteral(lo), "timestamp "+highOp+" "+timeLiteral(hi))
+	where := strings.Join(conds, "\n    AND ")
+
+	keyNames := p.keyNames()
+	keyList := strings.Join(keyNames, ", ")
+	var b strings.Builder
+	froms := 1
+	b.WriteString("WITH ")
+	prune := p.pruneTerms()
+	// Buckets are at least an hour long: a window still lies within two
+	// of them, and the count scan groups fewer rows.
+	bucket := n * max(1, int64((time.Hour+w.Window-1)/w.Window))
+	if len(prune) > 0 {
+		froms = 2
+		// Counts per group and bucket of the rows that can count, then
+		// the buckets whose steps can pass: those where this and the
+		// previous bucket reach every threshold together.
+		b.WriteString("__th_b AS (\n  SELECT ")
+		for i, k := range p.keyExprs {
+			fmt.Fprintf(&b, "%s AS %s, ", k, keyNames[i])
+		}
+		fmt.Fprintf(&b, "%s // %d AS __th_bk", pane, bucket)
+		var any []string
+		for i, t := range prune {
+			fmt.Fprintf(&b, ", count_if(%s) AS __thm%d", t.measure, i)
+			any = append(any, "("+t.measure+")")
+		}
+		fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", w.From, where)
+		if !slices.Contains(any, "(true)") {
+			fmt.Fprintf(&b, "\n    AND (%s)", strings.Join(any, " OR "))
+		}
+		b.WriteString("\n  GROUP BY ALL\n),\n")
+		b.WriteString("__th_c AS (\n  SELECT ")
+		b.WriteString(keyList)
+		b.WriteString(", __th_bk FROM (\n    SELECT * FROM __th_b UNION ALL SELECT * REPLACE (__th_bk + 1 AS __th_bk) FROM __th_b\n  ) GROUP BY ALL HAVING ")
+		for i, t := range prune {
+			if i > 0 {
+				b.WriteString(" AND ")
+			}
+			fmt.Fprintf(&b, "sum(__thm%d) >= %d", i, t.min)
+		}
+		b.WriteString("\n),\n__th_need AS (\n  SELECT hash(")
+		b.WriteString(keyList)
+		b.WriteString(", __th_bk) AS h FROM __th_c UNION SELECT hash(")
+		b.WriteString(keyList)
+		b.WriteString(", __th_bk - 1) FROM __th_c\n),\n")
+	}
+	// One row per group and pane with the partial aggregates.
+	b.WriteString("__th_part AS (\n  SELECT ")
+	for i, k := range p.keyExprs {
+		fmt.Fprintf(&b, "%s AS %s, ", k, keyNames[i])
+	}
+	fmt.Fprintf(&b, "%s AS __th_pane, count() AS __thn", pane)
+	for _, pc := range p.partials {
+		fmt.Fprintf(&b, ", %s AS %s", pc.expr, pc.name)
+	}
+	fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", w.From, where)
+	if len(prune) > 0 {
+		b.WriteString("\n    AND hash(")
+		b.WriteString(strings.Join(p.keyExprs, ", "))
+		fmt.Fprintf(&b, ", %s // %d) IN (SELECT h FROM __th_need)", pane, bucket)
+	}
+	b.WriteString("\n  GROUP BY ALL\n),\n")
+	// The panes' rows, their distinct values, and a row with no values
+	// where a pane leaves the window and at the first step.
+	b.WriteString("__th_u AS (\n  SELECT ")
+	b.WriteString(keyList)
+	b.WriteString(", __th_pane, __thn")
+	for _, pc := range p.partials {
+		if !pc.list {
+			b.WriteString(", " + pc.name)
+		}
+	}
+	b.WriteString(" FROM __th_part")
+	if len(p.distinct) > 0 {
+		b.WriteString("\n  UNION ALL BY NAME SELECT ")
+		b.WriteString(keyList)
+		b.WriteString(", __th_pane")
+		for _, d := range p.distinct {
+			fmt.Fprintf(&b, ", unnest(%s) AS %s", d.list, d.value)
+		}
+		b.WriteString(" FROM __th_part")
+	}
+	fmt.Fprintf(&b, "\n  UNION ALL BY NAME SELECT %s, __th_pane + %d AS __th_pane FROM __th_part WHERE __th_pane + %d <= %d", keyList, n, n, last)
+	fmt.Fprintf(&b, "\n  UNION ALL BY NAME SELECT DISTINCT %s, %d AS __th_pane FROM __th_part WHERE __th_pane < %d\n),\n", keyList, first, first)
+	// The window's values at each change point.
+	fmt.Fprintf(&b, "__th_w AS (\n  SELECT DISTINCT ON (%s, __th_pane) %s, __th_pane, sum(__thn) OVER w AS __th_rows", keyList, keyList)
+	for _, a := range p.aggs {
+		fmt.Fprintf(&b, ",\n    %s AS %s", a.window, a.name)
+	}
+	fmt.Fprintf(&b, "\n  FROM __th_u\n  WINDOW w AS (PARTITION BY %s ORDER BY __th_pane RANGE BETWEEN %d PRECEDING AND CURRENT ROW)\n),\n", keyList, n-1)
+	fmt.Fprintf(&b, "__th_s AS (\n  SELECT *, lead(__th_pane) OVER (PARTITION BY %s ORDER BY __th_pane) AS __th_next FROM __th_w\n),\n", keyList)
+	// The rule's columns over the window's values.
+	b.WriteString("__th_r AS (\n  SELECT *")
+	for _, k := range p.named {
+		fmt.Fprintf(&b, ", %s AS %s", k.internal, quoteIdent(k.name))
+	}
+	b.WriteString(" FROM __th_s\n  WHERE __th_rows > 0 AND __th_pane BETWEEN ")
+	fmt.Fprintf(&b, "%d AND %d\n),\n", first, last)
+	b.WriteString("__th_x AS (\n  SELECT *")
+	for _, c := range p.w.Columns {
+		if c.Expr.HasAggregate() {
+			fmt.Fprintf(&b, ", %s AS %s", p.replaced(c.Expr), quoteIdent(c.Alias))
+		}
+	}
+	b.WriteString(" FROM __th_r\n)\n")
+	b.WriteString("SELECT __th_pane, __th_next")
+	for _, c := range w.Columns {
+		b.WriteString(", " + quoteIdent(c.Alias))
+	}
+	b.WriteString(" FROM __th_x")
+	if w.Having != nil {
+		b.WriteString("\nWHERE " + p.replaced(w.Having))
+	}
+	b.WriteString("\nORDER BY __th_pane")
+	return &slidingPlan{sql: b.String(), froms: froms, first: first}, nil
+}
+
+// slidingBuilder resolves a Windowed query's keys and aggregates.
+type slidingBuilder struct {
+	w       *sqlguard.Windowed
+	n       int64
+	columns map[string]bool
+	// keyExprs are the expressions the rows are grouped by: the GROUP BY
+	// keys and the columns computed from them.
+	keyExprs []string
+	// named maps the names the rule's expressions use for keys to the
+	// internal key columns.
+	named    []namedKey
+	partials []partialColumn
+	distinct []distinctColumn
+	aggs     []windowAgg
+	aggIndex map[string]int
+}
+
+type namedKey struct{ name, internal string }
+
+type partialColumn struct {
+	name, expr string
+	list       bool
+}
+
+type distinctColumn struct{ list, value string }
+
+type windowAgg struct {
+	name, window string
+	agg          *sqlguard.Aggregate
+}
+
+func (p *slidingBuilder) keyNames() []string {
+	out := make([]string, len(p.keyExprs))
+	for i := range p.keyExprs {
+		out[i] = fmt.Sprintf("__thk%d", i)
+	}
+	return out
+}
+
+// keys resolves GROUP BY items (a name that is not a traces column is a
+// SELECT alias) and the non-aggregate columns.
+func (p *slidingBuilder) keys() error {
+	w := p.w
+	index := map[string]int{}
+	add := func(expr, name string) error {
+		i, ok := index[expr]
+		if !ok {
+			i = len(p.keyExprs)
+			index[expr] = i
+			p.keyExprs = append(p.keyExprs, expr)
+		}
+		if name == "" {
+			return nil
+		}
+		internal := fmt.Sprintf("__thk%d", i)
+		for _, k := range p.named {
+			if strings.EqualFold(k.name, name) {
+				if k.internal != internal {
+					return fmt.Errorf("%w: the name %s means two different keys", errNotSliding, name)
+				}
+				return nil
+			}
+		}
+		p.named = append(p.named, namedKey{name: name, internal: internal})
+		return nil
+	}
+	for _, g := range w.GroupBy {
+		id := g.Identifier()
+		if id != "" && !p.columns[strings.ToLower(id)] {
+			found := false
+			for _, c := range w.Columns {
+				if strings.EqualFold(c.Alias, id) {
+					if c.Expr.HasAggregate() {
+						return fmt.Errorf("%w: GROUP BY %s names an aggregate", errNotSliding, id)
+					}
+					if err := add(strings.TrimSpace(c.Expr.String()), c.Alias); err != nil {
+						return err
+					}
+					found = true
+					break
+				}
+			}
+			if !found {
+				return fmt.Errorf("%w: GROUP BY %s is neither a column nor an alias", errNotSliding, id)
+			}
+			continue
+		}
+		if err := add(strings.TrimSpace(g.String()), id); err != nil {
+			return err
+		}
+	}
+	for _, c := range w.Columns {
+		if !c.Expr.HasAggregate() {
+			if err := add(strings.TrimSpace(c.Expr.String()), c.Alias); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range p.named {
+		if strings.HasPrefix(strings.ToLower(k.name), "__th") {
+			return fmt.Errorf("%w: the name %s is reserved", errNotSliding, k.name)
+		}
+	}
+	for _, c := range w.Columns {
+		if c.Expr.HasAggregate() && slices.ContainsFunc(p.named, func(k namedKey) bool { return strings.EqualFold(k.name, c.Alias) }) {
+			return fmt.Errorf("%w: the aggregate column %s has a key's name", errNotSliding, c.Alias)
+		}
+	}
+	return nil
+}
+
+// aggregates plans each distinct aggregate call's partial and window
+// expressions.
+func (p *slidingBuilder) aggregates() error {
+	p.aggIndex = map[string]int{}
+	var all []*sqlguard.Aggregate
+	for _, c := range p.w.Columns {
+		for _, part := range c.Expr {
+			if part.Agg != nil {
+				all = append(all, part.Agg)
+			}
+		}
+	}
+	for _, part := range p.w.Having {
+		if part.Agg != nil {
+			all = append(all, part.Agg)
+		}
+	}
+	for _, a := range all {
+		key := aggKey(a)
+		if _, ok := p.aggIndex[key]; ok {
+			continue
+		}
+		i := len(p.aggs)
+		p.aggIndex[key] = i
+		name := fmt.Sprintf("__tha%d", i)
+		partial := func(expr string) string {
+			c := fmt.Sprintf("__thp%d_%d", i, len(p.partials))
+			p.partials = append(p.partials, partialColumn{name: c, expr: expr})
+			return c
+		}
+		args := a.Args
+		var window string
+		switch {
+		case a.Name == "count" && !a.Distinct:
+			c := partial("count(" + strings.Join(args, ", ") + ")")
+			window = "CAST(sum(" + c + ") OVER w AS BIGINT)"
+		case a.Name == "countif":
+			c := partial("count_if(" + args[0] + ")")
+			window = "CAST(sum(" + c + ") OVER w AS BIGINT)"
+		case a.Name == "sum":
+			window = "sum(" + partial("sum("+args[0]+")") + ") OVER w"
+		case a.Name == "sumif":
+			window = "sum(" + partial("sumIf("+args[0]+", "+args[1]+")") + ") OVER w"
+		case a.Name == "min", a.Name == "max":
+			window = a.Name + "(" + partial(a.Name+"("+args[0]+")") + ") OVER w"
+		case a.Name == "minif", a.Name == "maxif":
+			f := strings.TrimSuffix(a.Name, "if")
+			window = f + "(" + partial(f+"("+args[0]+") FILTER (WHERE "+args[1]+")") + ") OVER w"
+		case a.Name == "avg":
+			s := partial("sum(" + args[0] + ")")
+			c := partial("count(" + args[0] + ")")
+			window = "(sum(" + s + ") OVER w / nullif(sum(" + c + ") OVER w, 0))"
+		case a.Name == "uniqexact", a.Name == "uniq", a.Name == "count" && a.Distinct, a.Name == "uniqexactif":
+			value := args[0]
+			switch {
+			case a.Name == "uniqexactif":
+				value = "CASE WHEN " + args[1] + " THEN " + args[0] + " END"
+			case len(args) == 2:
+				value = "(" + args[0] + ", " + args[1] + ")"
+			}
+			list := fmt.Sprintf("__thl%d", i)
+			v := fmt.Sprintf("__thv%d", i)
+			p.partials = append(p.partials, partialColumn{name: list, list: true,
+				expr: "list(DISTINCT " + value + ") FILTER (WHERE (" + value + ") IS NOT NULL)"})
+			p.distinct = append(p.distinct, distinctColumn{list: list, value: v})
+			window = "count(DISTINCT " + v + ") OVER w"
+		default:
+			return fmt.Errorf("%w: %s", errNotSliding, a)
+		}
+		p.aggs = append(p.aggs, windowAgg{name: name, window: window, agg: a})
+	}
+	return nil
+}
+
+func aggKey(a *sqlguard.Aggregate) string {
+	return a.Name + "|" + strconv.FormatBool(a.Distinct) + "|" + strings.Join(a.Args, "\x00")
+}
+
+// replaced is e with each aggregate replaced by its window column.
+func (p *slidingBuilder) replaced(e sqlguard.Expr) string {
+	var b strings.Builder
+	for _, part := range e {
+		if part.Agg != nil {
+			b.WriteString(fmt.Sprintf("__tha%d", p.aggIndex[aggKey(part.Agg)]))
+		} else {
+			b.WriteString(part.Text)
+		}
+	}
+	return b.String()
+}
+
+// pruneTerm is a HAVING term that needs at least min rows matching
+// measure in the window.
+type pruneTerm struct {
+	measure string
+	min     int64
+}
+
+var thresholdRe = regexp.MustCompile(`^\s*(>=|>)\s*([0-9]+(?:\.[0-9]+)?)\s*$`)
+var aliasThresholdRe = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|>)\s*([0-9]+(?:\.[0-9]+)?)\s*$`)
+
+// pruneTerms finds the HAVING terms "count-like >= c" (or >), directly or
+// through a column alias: count(), count(x), countIf(c), uniqExact(x) and
+// count(DISTINCT x). Each bounds from below how many rows, of those
+// matching its measure, the window must hold.
+func (p *slidingBuilder) pruneTerms() []pruneTerm {
+	var out []pruneTerm
+	for _, t := range p.w.HavingTerms {
+		var agg *sqlguard.Aggregate
+		var op, num string
+		switch {
+		case len(t) == 2 && t[0].Agg != nil && t[1].Agg == nil:
+			m := thresholdRe.FindStringSubmatch(t[1].Text)
+			if m == nil {
+				continue
+			}
+			agg, op, num = t[0].Agg, m[1], m[2]
+		case len(t) == 1 && t[0].Agg == nil:
+			m := aliasThresholdRe.FindStringSubmatch(t[0].Text)
+			if m == nil {
+				continue
+			}
+			for _, c := range p.w.Columns {
+				if strings.EqualFold(c.Alias, m[1]) && len(c.Expr) == 1 && c.Expr[0].Agg != nil {
+					agg = c.Expr[0].Agg
+				}
+			}
+			if agg == nil {
+				continue
+			}
+			op, num = m[2], m[3]
+		default:
+			continue
+		}
+		v, err := strconv.ParseFloat(num, 64)
+		if err != nil || v > 1e15 {
+			continue
+		}
+		need := int64(math.Ceil(v))
+		if op == ">" {
+			need = int64(math.Floor(v)) + 1
+		}
+		if need <= 1 {
+			continue
+		}
+		measure := ""
+		switch {
+		case agg.Name == "count" && !agg.Distinct && len(agg.Args) == 0:
+			measure = "true"
+		case agg.Name == "count" || agg.Name == "uniqexact" || agg.Name == "uniq":
+			if len(agg.Args) != 1 {
+				continue
+			}
+			measure = "(" + agg.Args[0] + ") IS NOT NULL"
+		case agg.Name == "countif":
+			measure = agg.Args[0]
+		case agg.Name == "uniqexactif":
+			measure = "(" + agg.Args[1] + ") AND (" + agg.Args[0] + ") IS NOT NULL"
+		default:
+			continue
+		}
+		out = append(out, pruneTerm{measure: measure, min: need})
+	}
+	return out
+}
+
+func timeLiteral(t time.Time) string {
+	return "toDateTime64('" + t.UTC().Format("2006-01-02 15:04:05.000000") + "', 6, 'UTC')"
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// tracesColumns returns the traces table's column names, lower case.
+func tracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error) {
+	res, err := q.Query(ctx, "SELECT * FROM traces LIMIT 0", store.QueryOptions{Timeout: 30 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(res.Columns))
+	for _, c := range res.Columns {
+		out[strings.ToLower(c)] = true
+	}
+	return out, nil
+}
+
+// evalSliding runs the sliding replay of r at steps and returns the rows
+// of each step, by index.
+// It also returns how many queries it ran.
+func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, step, timeout time.Duration) ([][]Row, int, error) {
+	if _, err := sqlguard.ParseWindowed(r.SQL); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", errNotSliding, err)
+	}
+	inner, args := q, []any(nil)
+	if aq, ok := q.(argsQuerier); ok {
+		inner, args = aq.q, aq.args
+	}
+	cols, err := tracesColumns(ctx, inner)
+	if err != nil {
+		return nil, 1, err
+	}
+	plan, err := planSliding(r, steps, step, cols)
+	if err != nil {
+		return nil, 1, err
+	}
+	rows, err := runSliding(ctx, inner, plan, r, steps, timeout, args)
+	return rows, 2, err
+}
+
+// runSliding runs plan and spreads each change point's rows over the
+// steps until the group's next change point.
+func runSliding(ctx context.Context, inner store.Querier, plan *slidingPlan, r *Rule, steps []time.Time, timeout time.Duration, args []any) ([][]Row, error) {
+	var all []any
+	for range plan.froms {
+		all = append(all, args...)
+	}
+	res, err := inner.Query(ctx, plan.sql, store.QueryOptions{Timeout: timeout}, all...)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Columns) < 3 || res.Columns[0] != paneColumn || res.Columns[1] != nextColumn {
+		return nil, fmt.Errorf("%w: sliding query returned columns %v", store.ErrQuery, res.Columns)
+	}
+	last := plan.first + int64(len(steps)) - 1
+	byStep := make([][][]any, len(steps))
+	for _, row := range res.Rows {
+		from, ok := row[0].(int64)
+		if !ok {
+			return nil, fmt.Errorf("sliding query: pane %v (%T) is not an integer", row[0], row[0])
+		}
+		to := last + 1
+		if row[1] != nil {
+			if to, ok = row[1].(int64); !ok {
+				return nil, fmt.Errorf("sliding query: next pane %v (%T) is not an integer", row[1], row[1])
+			}
+		}
+		for pn := max(from, plan.first); pn < to && pn <= last; pn++ {
+			i := pn - plan.first
+			byStep[i] = append(byStep[i], row[2:])
+		}
+	}
+	out := make([][]Row, len(steps))
+	in := &store.Result{Columns: res.Columns[2:]}
+	if len(res.Types) > 2 {
+		in.Types = res.Types[2:]
+	}
+	for i, rows := range byStep {
+		if len(rows) == 0 {
+			continue
+		}
+		if len(rows) > r.limit() {
+			return nil, fmt.Errorf("at %s: the query returned more than the rule's limit of %d rows", steps[i].UTC().Format(time.RFC3339), r.limit())
+		}
+		in.Rows = rows
+		if out[i], err = rowsFromResult(r, in); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,212 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/span"
+	"github.com/tracehound/tracehound/store/duckdb"
+)
+
+// mixedTraffic writes six hours of uneven traffic from t0: steady and
+// bursty callers, auth failures, large and small responses, shared keys.
+func mixedTraffic(t testing.TB, s *duckdb.Store) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 11))
+	paths := []string{"/v1/items/1", "/v1/items/2", "/v1/items/3", "/v1/search", "/v1/admin/users", "/v1/internal/export", "/health"}
+	var spans []span.Span
+	add := func(ts time.Time, ip, key, path, method string, status uint16, bytes int64) {
+		id := fmt.Sprintf("%032x", len(spans)+1)
+		route := path
+		if strings.HasPrefix(path, "/v1/items/") {
+			route = "/v1/items/{id}"
+		}
+		spans = append(spans, span.Span{Timestamp: ts, TraceID: id, SpanID: id[16:], ServiceName: []string{"vault", "shop"}[len(spans)%2],
+			SpanName: method + " " + route, SpanKind: span.KindServer, HTTPMethod: method, HTTPTarget: path, HTTPPath: path,
+			HTTPRoute: route, StatusCode: status, PeerIP: ip, APIKeyID: key, ResponseBytes: bytes})
+	}
+	// Background: 40 callers at random times.
+	for range 12000 {
+		ip := fmt.Sprintf("198.51.100.%d", rng.IntN(40))
+		key := ""
+		if rng.IntN(4) > 0 {
+			key = fmt.Sprintf("key-%d", rng.IntN(12))
+		}
+		status := []uint16{200, 200, 200, 201, 404, 500, 401}[rng.IntN(7)]
+		add(t0.Add(time.Duration(rng.Int64N(int64(6*time.Hour)))), ip, key, paths[rng.IntN(len(paths))], []string{"GET", "GET", "POST"}[rng.IntN(3)], status, rng.Int64N(200_000))
+	}
+	// Bursts: a bulk reader, a credential stuffer, a key shared by many
+	// addresses, each with on and off periods.
+	for i := range 3000 {
+		ts := t0.Add(time.Duration(i)*4*time.Second + time.Duration(rng.IntN(3000))*time.Millisecond)
+		if (ts.Sub(t0)/(40*time.Minute))%3 != 0 {
+			continue
+		}
+		add(ts, "203.0.113.5", "key-bulk", paths[i%3], "GET", 200, 100_000+rng.Int64N(400_000))
+		if i%3 == 0 {
+			add(ts.Add(time.Second), "203.0.113.6", fmt.Sprintf("guess-%d", i%50), "/v1/login", "POST", []uint16{401, 403, 200}[rng.IntN(3)], 100)
+		}
+		if i%5 == 0 {
+			add(ts.Add(2*time.Second), fmt.Sprintf("192.0.2.%d", i%9), "key-shared", "/v1/search", "GET", 200, 5000)
+		}
+	}
+	if err := s.Write(context.Background(), spans); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// slidingRules are rules of the single-window shape with every aggregate
+// and HAVING form the sliding replay combines or prunes on.
+var slidingRules = []string{
+	// Pruned on an alias threshold; distinct counts, averages.
+	`SELECT peer_ip,
+	        countIf(status_code >= 200 AND status_code < 300) AS successes,
+	        sum(response_bytes) AS bytes_read,
+	        avg(response_bytes) AS avg_response_bytes,
+	        uniqExact(http_path) AS paths,
+	        uniqExact(if(http_route != '', http_route, http_path)) AS endpoints
+	 FROM traces
+	 WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now()
+	   AND http_method = 'GET' AND peer_ip != ''
+	 GROUP BY peer_ip
+	 HAVING successes >= 100 AND bytes_read >= 5000000 AND avg_response_bytes >= 65536`,
+	// Ratios, IN lists, a distinct count of keys.
+	`SELECT peer_ip, countIf(status_code IN (401, 403)) AS failures, count() AS requests,
+	        countIf(status_code IN (401, 403)) / count() AS failure_ratio, uniqExact(api_key_id) AS api_keys
+	 FROM traces
+	 WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() AND peer_ip != ''
+	 GROUP BY peer_ip
+	 HAVING failures >= 5 AND failure_ratio >= 0.5`,
+	// Pruned on a distinct count in HAVING.
+	`SELECT api_key_id, uniqExact(peer_ip) AS ips, count() AS requests, sum(response_bytes) AS bytes_read
+	 FROM traces
+	 WHERE timestamp > now() - INTERVAL 30 MINUTE AND timestamp <= now() AND api_key_id != ''
+	 GROUP BY api_key_id
+	 HAVING uniqExact(peer_ip) >= 3`,
+	// No HAVING; a computed key, a key selected after the aggregates,
+	// every other aggregate,
+	// a window closed at its start and open at its end.
+	`SELECT http_method || ' ' || http_path AS endpoint, min(response_bytes) AS smallest, max(response_bytes) AS largest,
+	        minIf(response_bytes, status_code = 200) AS smallest_ok, maxIf(response_bytes, status_code = 200) AS largest_ok,
+	        sumIf(response_bytes, status_code >= 500) AS error_bytes, count(api_key_id) AS with_key,
+	        uniqExactIf(peer_ip, status_code = 401) AS unauthorised, uniqExact(peer_ip, api_key_id) AS callers,
+	        count(DISTINCT api_key_id) AS keys, service_name
+	 FROM traces
+	 WHERE timestamp >= now() - INTERVAL 15 MINUTE AND timestamp < now() AND status_code BETWEEN 200 AND 599
+	 GROUP BY endpoint, service_name`,
+	// A strict count threshold, an hour's window at five-minute steps.
+	`SELECT peer_ip, service_name, count() AS requests
+	 FROM traces
+	 WHERE timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now()
+	 GROUP BY peer_ip, service_name
+	 HAVING count() > 150 AND service_name = 'vault'`,
+}
+
+func TestSlidingMatchesStepByStep(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	ctx := context.Background()
+	from, to := t0.Add(20*time.Minute), t0.Add(6*time.Hour+10*time.Minute)
+	// Exclusions replay rules over a filtered copy of traces with
+	// positional arguments.
+	exclude := func(r *Rule) (string, []any, error) {
+		return strings.Replace(r.SQL, "FROM traces", "FROM (SELECT * FROM traces WHERE NOT coalesce((peer_ip = ? OR api_key_id = ?), false)) AS traces", 1),
+			[]any{"198.51.100.7", "key-3"}, nil
+	}
+	for i, sql := range slidingRules {
+		for _, tc := range []struct {
+			step    time.Duration
+			rewrite Rewriter
+		}{{time.Minute, nil}, {5 * time.Minute, nil}, {time.Minute, exclude}} {
+			r := Rule{ID: fmt.Sprintf("r%d", i), Name: "sliding", Interval: tc.step, Severity: "low", SQL: sql, For: 2 * tc.step}
+			if i == 4 && tc.step == time.Minute {
+				continue
+			}
+			name := fmt.Sprintf("%s/%v/rewrite=%v", r.ID, tc.step, tc.rewrite != nil)
+			opts := BacktestOptions{From: from, To: to, Step: tc.step, Rewrite: tc.rewrite, Method: "per-step"}
+			single, err := Backtest(ctx, traces, r, opts)
+			if err != nil {
+				t.Fatalf("%s: per step: %v", name, err)
+			}
+			opts.Method = "sliding"
+			sliding, err := Backtest(ctx, traces, r, opts)
+			if err != nil {
+				t.Fatalf("%s: sliding: %v", name, err)
+			}
+			if sliding.Method != "sliding" || sliding.Evaluations != single.Evaluations {
+				t.Errorf("%s: method %s, %d evaluations; want sliding, %d", name, sliding.Method, sliding.Evaluations, single.Evaluations)
+			}
+			if len(single.Firings) < 2 {
+				t.Errorf("%s: %d firings step by step; the comparison must compare something", name, len(single.Firings))
+			}
+			if a, b := firingsText(single.Firings), firingsText(sliding.Firings); a != b || single.Notifications != sliding.Notifications {
+				t.Errorf("%s: step by step (%d notifications):\n%s\nsliding (%d notifications):\n%s", name, single.Notifications, a, sliding.Notifications, b)
+			}
+		}
+	}
+}
+
+// firingsText is a comparable rendering of firings: floats to nine
+// significant digits, since a window's average combined from its panes
+// may differ from a direct one in the last bits.
+func firingsText(fs []Firing) string {
+	var lines []string
+	for _, f := range fs {
+		var vals []string
+		for k, v := range f.Values {
+			if x, ok := v.(float64); ok {
+				v = fmt.Sprintf("%.9g", x)
+			}
+			vals = append(vals, fmt.Sprintf("%s=%v", k, v))
+		}
+		sort.Strings(vals)
+		lines = append(lines, fmt.Sprintf("%v %s %s %s %s", f.Labels, f.ActiveAt.Format(time.TimeOnly), f.StartedAt.Format(time.TimeOnly),
+			f.ResolvedAt.Format(time.TimeOnly), strings.Join(vals, " ")))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
+	steps := stepTimes(t0, t0.Add(time.Hour), time.Minute)
+	cols := map[string]bool{"peer_ip": true, "timestamp": true, "status_code": true, "api_key_id": true, "service_name": true, "http_path": true}
+	for _, tc := range []struct {
+		sql   string
+		prune []string
+	}{
+		{slidingRules[0], []string{">= 100"}},
+		{slidingRules[2], []string{">= 3"}},
+		{slidingRules[4], []string{">= 151"}},
+		{slidingRules[3], nil},
+		// A sum or an OR cannot prune.
+		{`SELECT peer_ip, sum(response_bytes) AS b FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING b >= 100`, nil},
+		{`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING n >= 100 OR peer_ip = 'x'`, nil},
+	} {
+		r := Rule{ID: "r", SQL: tc.sql}
+		plan, err := planSliding(&r, steps, time.Minute, cols)
+		if err != nil {
+			t.Fatalf("planSliding(%s) = %v", tc.sql, err)
+		}
+		for _, p := range tc.prune {
+			if !strings.Contains(plan.sql, p) || !strings.Contains(plan.sql, "__th_need") {
+				t.Errorf("plan of %s does not prune on %q:\n%s", tc.sql, p, plan.sql)
+			}
+		}
+		if len(tc.prune) == 0 && strings.Contains(plan.sql, "__th_need") {
+			t.Errorf("plan of %s prunes:\n%s", tc.sql, plan.sql)
+		}
+		if wantFroms := 1 + min(len(tc.prune), 1); plan.froms != wantFroms {
+			t.Errorf("plan of %s reads traces %d times, want %d", tc.sql, plan.froms, wantFroms)
+		}
+	}
+	// A window that is not a whole number of steps is refused.
+	r := Rule{ID: "r", SQL: slidingRules[1]}
+	if _, err := planSliding(&r, stepTimes(t0, t0.Add(time.Hour), 2*time.Minute), 2*time.Minute, cols); err == nil {
+		t.Errorf("planSliding with a 5-minute window at 2-minute steps = nil error")
+	}
+}
