@@ -18,7 +18,7 @@ import (
 // A sliding replay evaluates a rule of the shape sqlguard.Windowed at every
 // step of a backtest with one scan instead of one per step. The window
 // (now() - W, now()] at step s is the union of the W/step panes
-// (t - step, t] that end at the steps before it, so the query aggregates
+// (t - step, t] that end at s and the steps before it, so the query aggregates
 // each group once per pane and slides a frame of W/step panes over them
 // with window functions. A group's result only changes when a pane enters
 // or leaves its window, so the query returns one row per group and change
@@ -27,10 +27,10 @@ import (
 // Counts, sums, minima, maxima and averages combine from their panes'
 // values; distinct counts keep each pane's distinct values. When the
 // HAVING clause requires a count (count(), countIf(c), uniqExact(x)) to
-// reach a threshold, a first, cheaper scan counts each group per
-// window-long bucket, and only the groups and buckets whose two-bucket
-// total reaches the threshold are aggregated by pane: a window lies
-// within two consecutive buckets, so no other step can pass.
+// reach a threshold, a first scan counts each group per bucket (the
+// window's length, at least an hour), and only the groups and buckets
+// whose two-bucket total reaches the threshold are aggregated by pane: a
+// window lies within two consecutive buckets, so no other step can pass.
 
 // slidingPlan is the SQL of a sliding replay and how to read its rows.
 type slidingPlan struct {
@@ -112,36 +112,38 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		froms = 2
 		// Counts per group and bucket of the rows that can count, then
 		// the buckets whose steps can pass: those where this and the
-		// previous bucket reach every threshold together.
-		b.WriteString("__th_b AS (\n  SELECT ")
-		for i, k := range p.keyExprs {
-			fmt.Fprintf(&b, "%s AS %s, ", k, keyNames[i])
-		}
-		fmt.Fprintf(&b, "%s // %d AS __th_bk", pane, bucket)
-		var any []string
+		// previous bucket reach every threshold together. Groups are
+		// told apart by a hash of their keys: a collision only keeps
+		// more rows than needed.
+		fmt.Fprintf(&b, "__th_b AS (\n  SELECT hash(%s) AS __th_kh, %s // %d AS __th_bk", strings.Join(p.keyExprs, ", "), pane, bucket)
+		var measures []string
 		for i, t := range prune {
 			fmt.Fprintf(&b, ", count_if(%s) AS __thm%d", t.measure, i)
-			any = append(any, "("+t.measure+")")
+			measures = append(measures, "("+t.measure+")")
 		}
 		fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", w.From, where)
-		if !slices.Contains(any, "(true)") {
-			fmt.Fprintf(&b, "\n    AND (%s)", strings.Join(any, " OR "))
+		if !slices.Contains(measures, "(true)") {
+			fmt.Fprintf(&b, "\n    AND (%s)", strings.Join(measures, " OR "))
 		}
 		b.WriteString("\n  GROUP BY ALL\n),\n")
-		b.WriteString("__th_c AS (\n  SELECT ")
-		b.WriteString(keyList)
-		b.WriteString(", __th_bk FROM (\n    SELECT * FROM __th_b UNION ALL SELECT * REPLACE (__th_bk + 1 AS __th_bk) FROM __th_b\n  ) GROUP BY ALL HAVING ")
+		// Two buckets reach a threshold together only if one of them
+		// holds half of it: look only next to such buckets.
+		heavy := 0
+		for i, t := range prune {
+			if t.min > prune[heavy].min {
+				heavy = i
+			}
+		}
+		fmt.Fprintf(&b, "__th_h AS (\n  SELECT DISTINCT __th_kh, __th_bk + d AS __th_bk FROM __th_b, (VALUES (0), (1)) AS __th_d(d) WHERE __thm%d >= %d\n),\n",
+			heavy, (prune[heavy].min+1)/2)
+		b.WriteString("__th_c AS (\n  SELECT h.__th_kh, h.__th_bk FROM __th_h AS h JOIN __th_b AS c ON c.__th_kh = h.__th_kh AND (c.__th_bk = h.__th_bk OR c.__th_bk = h.__th_bk - 1)\n  GROUP BY ALL HAVING ")
 		for i, t := range prune {
 			if i > 0 {
 				b.WriteString(" AND ")
 			}
-			fmt.Fprintf(&b, "sum(__thm%d) >= %d", i, t.min)
+			fmt.Fprintf(&b, "sum(c.__thm%d) >= %d", i, t.min)
 		}
-		b.WriteString("\n),\n__th_need AS (\n  SELECT hash(")
-		b.WriteString(keyList)
-		b.WriteString(", __th_bk) AS h FROM __th_c UNION SELECT hash(")
-		b.WriteString(keyList)
-		b.WriteString(", __th_bk - 1) FROM __th_c\n),\n")
+		b.WriteString("\n),\n__th_need AS (\n  SELECT hash(__th_kh, __th_bk) AS h FROM __th_c UNION SELECT hash(__th_kh, __th_bk - 1) FROM __th_c\n),\n")
 	}
 	// One row per group and pane with the partial aggregates.
 	b.WriteString("__th_part AS (\n  SELECT ")
@@ -154,9 +156,7 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 	}
 	fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", w.From, where)
 	if len(prune) > 0 {
-		b.WriteString("\n    AND hash(")
-		b.WriteString(strings.Join(p.keyExprs, ", "))
-		fmt.Fprintf(&b, ", %s // %d) IN (SELECT h FROM __th_need)", pane, bucket)
+		fmt.Fprintf(&b, "\n    AND hash(hash(%s), %s // %d) IN (SELECT h FROM __th_need)", strings.Join(p.keyExprs, ", "), pane, bucket)
 	}
 	b.WriteString("\n  GROUP BY ALL\n),\n")
 	// The panes' rows, their distinct values, and a row with no values
