@@ -179,7 +179,15 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		}
 		b.WriteString(" FROM __th_part")
 	}
-	fmt.Fprintf(&b, "\n  UNION ALL BY NAME SELECT %s, __th_pane + %d AS __th_pane FROM __th_part WHERE __th_pane + %d <= %d", keyList, n, n, last)
+	offsets := []int64{n}
+	for _, o := range p.offsets {
+		if o > 0 && o < n && !slices.Contains(offsets, o) {
+			offsets = append(offsets, o)
+		}
+	}
+	for _, o := range offsets {
+		fmt.Fprintf(&b, "\n  UNION ALL BY NAME SELECT %s, __th_pane + %d AS __th_pane FROM __th_part WHERE __th_pane + %d <= %d", keyList, o, o, last)
+	}
 	fmt.Fprintf(&b, "\n  UNION ALL BY NAME SELECT DISTINCT %s, %d AS __th_pane FROM __th_part WHERE __th_pane < %d\n),\n", keyList, first, first)
 	// The window's values at each change point.
 	fmt.Fprintf(&b, "__th_w AS (\n  SELECT DISTINCT ON (%s, __th_pane) %s, __th_pane, sum(__thn) OVER w AS __th_rows", keyList, keyList)
@@ -229,6 +237,9 @@ type slidingBuilder struct {
 	distinct []distinctColumn
 	aggs     []windowAgg
 	aggIndex map[string]int
+	// offsets are, besides the window's length, the pane counts after
+	// which a pane crosses an aggregate's time bound.
+	offsets []int64
 }
 
 type namedKey struct{ name, internal string }
@@ -356,27 +367,39 @@ func (p *slidingBuilder) aggregates() error {
 			return c
 		}
 		args := a.Args
+		over, err := p.frame(a)
+		if err != nil {
+			return err
+		}
+		// A frame narrower than the window can hold no pane's row: counts
+		// and conditional sums are then 0, as over no row.
+		zero := func(expr string) string {
+			if over == "w" {
+				return expr
+			}
+			return "coalesce(" + expr + ", 0)"
+		}
 		var window string
 		switch {
 		case a.Name == "count" && !a.Distinct:
 			c := partial("count(" + strings.Join(args, ", ") + ")")
-			window = "CAST(sum(" + c + ") OVER w AS BIGINT)"
+			window = zero("CAST(sum(" + c + ") OVER " + over + " AS BIGINT)")
 		case a.Name == "countif":
 			c := partial("count_if(" + args[0] + ")")
-			window = "CAST(sum(" + c + ") OVER w AS BIGINT)"
+			window = zero("CAST(sum(" + c + ") OVER " + over + " AS BIGINT)")
 		case a.Name == "sum":
-			window = "sum(" + partial("sum("+args[0]+")") + ") OVER w"
+			window = "sum(" + partial("sum("+args[0]+")") + ") OVER " + over
 		case a.Name == "sumif":
-			window = "sum(" + partial("sumIf("+args[0]+", "+args[1]+")") + ") OVER w"
+			window = zero("sum(" + partial("sumIf("+args[0]+", "+args[1]+")") + ") OVER " + over)
 		case a.Name == "min", a.Name == "max":
-			window = a.Name + "(" + partial(a.Name+"("+args[0]+")") + ") OVER w"
+			window = a.Name + "(" + partial(a.Name+"("+args[0]+")") + ") OVER " + over
 		case a.Name == "minif", a.Name == "maxif":
 			f := strings.TrimSuffix(a.Name, "if")
-			window = f + "(" + partial(f+"("+args[0]+") FILTER (WHERE "+args[1]+")") + ") OVER w"
+			window = f + "(" + partial(f+"("+args[0]+") FILTER (WHERE "+args[1]+")") + ") OVER " + over
 		case a.Name == "avg":
 			s := partial("sum(" + args[0] + ")")
 			c := partial("count(" + args[0] + ")")
-			window = "(sum(" + s + ") OVER w / nullif(sum(" + c + ") OVER w, 0))"
+			window = "(sum(" + s + ") OVER " + over + " / nullif(sum(" + c + ") OVER " + over + ", 0))"
 		case a.Name == "uniqexact", a.Name == "uniq", a.Name == "count" && a.Distinct, a.Name == "uniqexactif":
 			value := args[0]
 			switch {
@@ -390,7 +413,7 @@ func (p *slidingBuilder) aggregates() error {
 			p.partials = append(p.partials, partialColumn{name: list, list: true,
 				expr: "list(DISTINCT " + value + ") FILTER (WHERE (" + value + ") IS NOT NULL)"})
 			p.distinct = append(p.distinct, distinctColumn{list: list, value: v})
-			window = "count(DISTINCT " + v + ") OVER w"
+			window = "count(DISTINCT " + v + ") OVER " + over
 		default:
 			return fmt.Errorf("%w: %s", errNotSliding, a)
 		}
@@ -400,7 +423,33 @@ func (p *slidingBuilder) aggregates() error {
 }
 
 func aggKey(a *sqlguard.Aggregate) string {
-	return a.Name + "|" + strconv.FormatBool(a.Distinct) + "|" + strings.Join(a.Args, "\x00")
+	return a.Name + "|" + strconv.FormatBool(a.Distinct) + "|" + strings.Join(a.Args, "\x00") + "|" + a.Newer.String() + "|" + a.Older.String()
+}
+
+// frame is the OVER clause of a's window: the whole window ("w"), or the
+// panes its time bounds keep. Each such bound adds the change points where
+// a pane crosses it.
+func (p *slidingBuilder) frame(a *sqlguard.Aggregate) (string, error) {
+	if a.Newer == 0 && a.Older == 0 {
+		return "w", nil
+	}
+	step := p.w.Window / time.Duration(p.n)
+	// The bounds must cut the timeline where the panes do.
+	closedEnd := p.w.UpperInclusive
+	if a.Newer != 0 && (a.NewerInclusive == closedEnd || a.Newer%step != 0) || a.Older != 0 && (a.OlderInclusive != closedEnd || a.Older%step != 0) {
+		return "", fmt.Errorf("%w: the time bounds of %s do not fall between steps of %v", errNotSliding, a, step)
+	}
+	from := p.n
+	if a.Newer != 0 {
+		from = min(from, int64(a.Newer/step))
+		p.offsets = append(p.offsets, int64(a.Newer/step))
+	}
+	to := "CURRENT ROW"
+	if a.Older != 0 {
+		to = fmt.Sprintf("%d PRECEDING", int64(a.Older/step))
+		p.offsets = append(p.offsets, int64(a.Older/step))
+	}
+	return fmt.Sprintf("(PARTITION BY %s ORDER BY __th_pane RANGE BETWEEN %d PRECEDING AND %s)", strings.Join(p.keyNames(), ", "), from-1, to), nil
 }
 
 // replaced is e with each aggregate replaced by its window column.

@@ -55,6 +55,10 @@ func mixedTraffic(t testing.TB, s *duckdb.Store) {
 			add(ts.Add(2*time.Second), fmt.Sprintf("192.0.2.%d", i%9), "key-shared", "/v1/search", "GET", 200, 5000)
 		}
 	}
+	// An error spike on one service.
+	for i := range 600 {
+		add(t0.Add(3*time.Hour+time.Duration(i)*2*time.Second), fmt.Sprintf("198.51.100.%d", i%40), "", "/v1/search", "GET", 503, 0)
+	}
 	if err := s.Write(context.Background(), spans); err != nil {
 		t.Fatal(err)
 	}
@@ -105,13 +109,36 @@ var slidingRules = []string{
 	 WHERE timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now()
 	 GROUP BY peer_ip, service_name
 	 HAVING count() > 150 AND service_name = 'vault'`,
+	// Aggregates over part of the window: the last five minutes against
+	// the hour before.
+	`SELECT service_name,
+	        countIf(timestamp > now() - INTERVAL 5 MINUTE) AS requests,
+	        countIf(timestamp > now() - INTERVAL 5 MINUTE AND status_code >= 500) AS errors,
+	        countIf(timestamp > now() - INTERVAL 5 MINUTE AND status_code >= 500)
+	          / greatest(countIf(timestamp > now() - INTERVAL 5 MINUTE), 1) AS error_rate,
+	        countIf(timestamp <= now() - INTERVAL 5 MINUTE AND status_code >= 500)
+	          / greatest(countIf(timestamp <= now() - INTERVAL 5 MINUTE), 1) AS baseline_rate
+	 FROM traces
+	 WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 65 MINUTE AND timestamp <= now()
+	 GROUP BY service_name
+	 HAVING errors >= 20 AND error_rate >= 0.05 AND error_rate >= 3 * baseline_rate`,
+	// Both bounds in one condition, a window closed at its start.
+	`SELECT peer_ip,
+	        sumIf(response_bytes, timestamp >= now() - INTERVAL 10 MINUTE AND timestamp < now() - INTERVAL 5 MINUTE) AS middle_bytes,
+	        uniqExactIf(http_path, timestamp >= now() - INTERVAL 5 MINUTE) AS recent_paths,
+	        countIf(timestamp < now() - INTERVAL 10 MINUTE AND status_code = 200) AS early_ok,
+	        count() AS requests
+	 FROM traces
+	 WHERE timestamp >= now() - INTERVAL 15 MINUTE AND timestamp < now()
+	 GROUP BY peer_ip
+	 HAVING requests >= 20`,
 }
 
 func TestSlidingMatchesStepByStep(t *testing.T) {
 	traces := openTraces(t)
 	mixedTraffic(t, traces)
 	ctx := context.Background()
-	from, to := t0.Add(20*time.Minute), t0.Add(6*time.Hour+10*time.Minute)
+	from, to := t0.Add(20*time.Minute), t0.Add(4*time.Hour+10*time.Minute)
 	// Exclusions replay rules over a filtered copy of traces with
 	// positional arguments.
 	exclude := func(r *Rule) (string, []any, error) {
@@ -123,7 +150,7 @@ func TestSlidingMatchesStepByStep(t *testing.T) {
 			step    time.Duration
 			rewrite Rewriter
 		}{{time.Minute, nil}, {5 * time.Minute, nil}, {time.Minute, exclude}} {
-			r := Rule{ID: fmt.Sprintf("r%d", i), Name: "sliding", Interval: tc.step, Severity: "low", SQL: sql, For: 2 * tc.step}
+			r := Rule{ID: fmt.Sprintf("r%d", i), Name: "sliding", Interval: tc.step, Severity: "low", SQL: sql, For: tc.step}
 			if i == 4 && tc.step == time.Minute {
 				continue
 			}

@@ -66,8 +66,15 @@ type Aggregate struct {
 	// Func is the name as written.
 	Func     string
 	Distinct bool
-	// Args are the arguments' text; count() and count(*) have none.
+	// Args are the arguments' text; count() and count(*) have none. A
+	// condition argument (countIf's, sumIf's second…) has its time
+	// bounds taken out into Newer and Older, "true" when nothing is left.
 	Args []string
+	// Newer, when not zero, keeps only rows with timestamp > now() -
+	// Newer (>= when NewerInclusive); Older only those with timestamp <=
+	// now() - Older (< when not OlderInclusive).
+	Newer, Older                   time.Duration
+	NewerInclusive, OlderInclusive bool
 }
 
 // HasAggregate reports whether e calls an aggregate.
@@ -99,7 +106,27 @@ func (a *Aggregate) String() string {
 	if a.Distinct {
 		d = "DISTINCT "
 	}
-	return a.Func + "(" + d + strings.Join(a.Args, ", ") + ")"
+	return a.Func + "(" + d + strings.Join(a.Args, ", ") + ")" + a.bounds()
+}
+
+// bounds describes a's time bounds, "" when it has none.
+func (a *Aggregate) bounds() string {
+	var b strings.Builder
+	if a.Newer != 0 {
+		fmt.Fprintf(&b, " [newer than now()-%v", a.Newer)
+		if a.NewerInclusive {
+			b.WriteString(" inclusive")
+		}
+		b.WriteString("]")
+	}
+	if a.Older != 0 {
+		fmt.Fprintf(&b, " [at most now()-%v", a.Older)
+		if !a.OlderInclusive {
+			b.WriteString(" exclusive")
+		}
+		b.WriteString("]")
+	}
+	return b.String()
 }
 
 // Identifier returns e's column name when e is a bare (or traces.)
@@ -669,9 +696,17 @@ func (w *windowParser) expr(s span) (Expr, error) {
 			args.from++
 		}
 		if args.from < args.to && !(args.to-args.from == 1 && toks[args.from].text == "*") {
-			for _, as := range w.split(args, tComma) {
+			for k, as := range w.split(args, tComma) {
 				if as.from >= as.to {
 					return nil, notWindowed("an empty argument of %s", t.text)
+				}
+				if k == conditionArg(a.Name) {
+					cond, err := w.condition(as, a)
+					if err != nil {
+						return nil, err
+					}
+					a.Args = append(a.Args, cond)
+					continue
 				}
 				for j := as.from; j < as.to; j++ {
 					if toks[j].kind == tWord && isNowWord(toks[j].lower) && toks[j-1].kind != tDot {
@@ -711,6 +746,86 @@ func (w *windowParser) expr(s span) (Expr, error) {
 		merged = append(merged, p)
 	}
 	return merged, nil
+}
+
+// conditionArg is the index of an aggregate's condition argument, or -1.
+func conditionArg(name string) int {
+	switch name {
+	case "countif":
+		return 0
+	case "sumif", "minif", "maxif", "uniqexactif":
+		return 1
+	}
+	return -1
+}
+
+// condition reads an aggregate's condition: its top-level AND terms that
+// bound timestamp against now() minus an interval set a's Newer or
+// Older, and the other terms, which must not use the current time, are
+// returned ("true" when none).
+func (w *windowParser) condition(s span, a *Aggregate) (string, error) {
+	toks := w.p.toks
+	terms := w.conjuncts(s)
+	if terms == nil {
+		terms = []span{s}
+	}
+	var rest []string
+	for _, c := range terms {
+		if c.from >= c.to {
+			return "", notWindowed("an empty condition in %s", a.Func)
+		}
+		if d, incl, ok := w.lowerBound(c); ok {
+			if a.Newer != 0 {
+				return "", notWindowed("two lower time bounds in %s", a.Func)
+			}
+			a.Newer, a.NewerInclusive = d, incl
+			continue
+		}
+		if d, incl, ok := w.olderBound(c); ok {
+			if a.Older != 0 {
+				return "", notWindowed("two upper time bounds in %s", a.Func)
+			}
+			a.Older, a.OlderInclusive = d, incl
+			continue
+		}
+		for j := c.from; j < c.to; j++ {
+			if toks[j].kind == tWord && isNowWord(toks[j].lower) && toks[j-1].kind != tDot {
+				return "", notWindowed("%s uses the current time other than as timestamp > now() - INTERVAL n or timestamp <= now() - INTERVAL n", a.Func)
+			}
+			if toks[j].kind == tWord && j+1 < c.to && toks[j+1].kind == tLParen && isAggregateName(toks[j].lower) && toks[j-1].kind != tDot {
+				return "", notWindowed("nested aggregates")
+			}
+		}
+		rest = append(rest, w.text(c))
+	}
+	if a.Newer == 0 && a.Older == 0 {
+		return w.text(s), nil
+	}
+	if len(rest) == 0 {
+		return "true", nil
+	}
+	if len(rest) == 1 {
+		return rest[0], nil
+	}
+	return "(" + strings.Join(rest, ") AND (") + ")", nil
+}
+
+// olderBound reads "timestamp <= now() - INTERVAL n unit" (or <).
+func (w *windowParser) olderBound(c span) (time.Duration, bool, bool) {
+	i, ok := w.timestampAt(c.from, c.to)
+	if !ok {
+		return 0, false, false
+	}
+	op, i := w.comparison(i, c.to)
+	if op != "<" && op != "<=" {
+		return 0, false, false
+	}
+	i, ok = w.nowAt(i, c.to)
+	if !ok || i >= c.to || w.p.toks[i].text != "-" {
+		return 0, false, false
+	}
+	d, ok := w.interval(span{i + 1, c.to})
+	return d, op == "<=", ok
 }
 
 // check refuses the argument counts the combination does not handle.

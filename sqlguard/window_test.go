@@ -66,6 +66,27 @@ func TestParseWindowed(t *testing.T) {
 	if w, err = ParseWindowed(`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - toIntervalMinute(5) AND timestamp <= now() GROUP BY peer_ip`); err != nil || w.Window != 5*time.Minute {
 		t.Errorf("toIntervalMinute: %v %+v", err, w)
 	}
+
+	// Time bounds inside a condition narrow an aggregate to part of the
+	// window.
+	w, err = ParseWindowed(`SELECT service_name,
+		countIf(timestamp > now() - INTERVAL 5 MINUTE) AS recent,
+		countIf(timestamp <= now() - INTERVAL 5 MINUTE AND status_code >= 500 AND http_method = 'GET') AS older_errors,
+		sumIf(response_bytes, timestamp >= now() - INTERVAL 10 MINUTE AND timestamp < now() - INTERVAL 2 MINUTE) AS middle
+		FROM traces WHERE timestamp > now() - INTERVAL 65 MINUTE AND timestamp <= now() GROUP BY service_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aggs := []*Aggregate{w.Columns[1].Expr[0].Agg, w.Columns[2].Expr[0].Agg, w.Columns[3].Expr[0].Agg}
+	if a := aggs[0]; a.Args[0] != "true" || a.Newer != 5*time.Minute || a.NewerInclusive || a.Older != 0 {
+		t.Errorf("recent: %+v", a)
+	}
+	if a := aggs[1]; a.Args[0] != "(status_code >= 500) AND (http_method = 'GET')" || a.Older != 5*time.Minute || !a.OlderInclusive || a.Newer != 0 {
+		t.Errorf("older_errors: %+v", a)
+	}
+	if a := aggs[2]; a.Args[0] != "response_bytes" || a.Args[1] != "true" || a.Newer != 10*time.Minute || !a.NewerInclusive || a.Older != 2*time.Minute || a.OlderInclusive {
+		t.Errorf("middle: %+v", a)
+	}
 }
 
 func TestParseWindowedRefuses(t *testing.T) {
@@ -73,7 +94,9 @@ func TestParseWindowedRefuses(t *testing.T) {
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE GROUP BY peer_ip`,
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp <= now() GROUP BY peer_ip`,
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() OR 1 = 1 GROUP BY peer_ip`,
-		`SELECT peer_ip, countIf(timestamp > now() - INTERVAL 1 MINUTE) AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
+		`SELECT peer_ip, countIf(timestamp > now() - INTERVAL 1 MINUTE OR status_code = 500) AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
+		`SELECT peer_ip, sum(if(timestamp > now() - INTERVAL 1 MINUTE, 1, 0)) AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
+		`SELECT peer_ip, count() / dateDiff('minute', min(timestamp), now()) AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() AND peer_ip NOT IN (SELECT peer_ip FROM traces) GROUP BY peer_ip`,
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip ORDER BY n DESC`,
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip LIMIT 3`,
