@@ -430,21 +430,29 @@ func isNowWord(lower string) bool {
 	return false
 }
 
+// opens and closes report brackets of any kind: ( [ {.
+func opens(t token) bool {
+	return t.kind == tLParen || t.kind == tOperator && (t.text == "[" || t.text == "{")
+}
+
+func closes(t token) bool {
+	return t.kind == tRParen || t.kind == tOperator && (t.text == "]" || t.text == "}")
+}
+
 // split cuts s at top-level (relative to s) tokens of kind k.
 func (w *windowParser) split(s span, k tokenKind) []span {
 	var out []span
 	depth, start := 0, s.from
 	for i := s.from; i < s.to; i++ {
-		switch w.p.toks[i].kind {
-		case tLParen:
+		t := w.p.toks[i]
+		switch {
+		case opens(t):
 			depth++
-		case tRParen:
+		case closes(t):
 			depth--
-		case k:
-			if depth == 0 {
-				out = append(out, span{start, i})
-				start = i + 1
-			}
+		case t.kind == k && depth == 0:
+			out = append(out, span{start, i})
+			start = i + 1
 		}
 	}
 	return append(out, span{start, s.to})
@@ -459,9 +467,9 @@ func (w *windowParser) conjuncts(s span) []span {
 	for i := s.from; i < s.to; i++ {
 		t := toks[i]
 		switch {
-		case t.kind == tLParen:
+		case opens(t):
 			depth++
-		case t.kind == tRParen:
+		case closes(t):
 			depth--
 		case depth == 0 && t.kind == tWord && t.lower == "or":
 			return nil

@@ -14,7 +14,8 @@ func TestParseWindowed(t *testing.T) {
 	       avg(response_bytes) AS avg_response_bytes,
 	       uniqExact(http_path) AS paths,
 	       count(DISTINCT if(http_route != '', http_route, http_path)) endpoints,
-	       left(peer_ip, 3) AS prefix
+	       left(peer_ip, 3) AS prefix,
+	       [1, 2] AS pair
 	FROM traces
 	WHERE span_kind = 'Server'
 	  AND timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now()
@@ -38,7 +39,7 @@ func TestParseWindowed(t *testing.T) {
 		names = append(names, c.Alias)
 		exprs = append(exprs, c.Expr.String())
 	}
-	if got := strings.Join(names, ","); got != "peer_ip,successes,bytes_read,avg_response_bytes,paths,endpoints,prefix" {
+	if got := strings.Join(names, ","); got != "peer_ip,successes,bytes_read,avg_response_bytes,paths,endpoints,prefix,pair" {
 		t.Errorf("columns %s", got)
 	}
 	if exprs[1] != "countIf(status_code >= 200 AND status_code < 300)" || exprs[5] != "count(DISTINCT if(http_route != '', http_route, http_path))" || exprs[6] != "left(peer_ip, 3)" {
