@@ -25,7 +25,8 @@ import (
 // point, and the row holds until the group's next change point.
 //
 // Counts, sums, minima, maxima and averages combine from their panes'
-// values; distinct counts keep each pane's distinct values. When the
+// values; distinct counts keep each pane's distinct values and count a
+// value from the first step whose frame holds it to the last. When the
 // HAVING clause requires a count (count(), countIf(c), uniqExact(x)) to
 // reach a threshold, a first scan counts each group per bucket (the
 // window's length, at least an hour), and only the groups and buckets
@@ -159,8 +160,20 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		fmt.Fprintf(&b, "\n    AND hash(hash(%s), %s // %d) IN (SELECT h FROM __th_need)", strings.Join(p.keyExprs, ", "), pane, bucket)
 	}
 	b.WriteString("\n  GROUP BY ALL\n),\n")
-	// The panes' rows, their distinct values, and a row with no values
-	// where a pane leaves the window and at the first step.
+	// A distinct count changes where a value enters or leaves it: each
+	// value's panes merge into runs whose frames overlap or touch, and
+	// a run adds 1 where its first pane enters and -1 after its last
+	// pane leaves; the count at a step is the sum of what came before.
+	for i, d := range p.distinct {
+		width := d.to - d.from + 1
+		fmt.Fprintf(&b, "__th_v%d AS (\n  SELECT %s, __th_pane, unnest(%s) AS __th_val FROM __th_part\n),\n", i, keyList, d.list)
+		fmt.Fprintf(&b, "__th_i%d AS (\n  SELECT %s, __th_pane,\n    __th_pane - lag(__th_pane) OVER v AS __th_gap,\n    lead(__th_pane) OVER v - __th_pane AS __th_ahead\n  FROM __th_v%d\n  WINDOW v AS (PARTITION BY %s, __th_val ORDER BY __th_pane)\n),\n",
+			i, keyList, i, keyList)
+		fmt.Fprintf(&b, "__th_e%d AS (\n  SELECT %s, __th_pane + %d AS __th_pane, 1 AS %s FROM __th_i%d WHERE __th_gap IS NULL OR __th_gap > %d\n", i, keyList, d.from, d.delta, i, width)
+		fmt.Fprintf(&b, "  UNION ALL SELECT %s, __th_pane + %d AS __th_pane, -1 AS %s FROM __th_i%d WHERE __th_ahead IS NULL OR __th_ahead > %d\n),\n", keyList, d.to+1, d.delta, i, width)
+	}
+	// The panes' rows, the distinct counts' changes, and a row with no
+	// values where a pane crosses a frame's edge and at the first step.
 	b.WriteString("__th_u AS (\n  SELECT ")
 	b.WriteString(keyList)
 	b.WriteString(", __th_pane, __thn")
@@ -170,14 +183,8 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		}
 	}
 	b.WriteString(" FROM __th_part")
-	if len(p.distinct) > 0 {
-		b.WriteString("\n  UNION ALL BY NAME SELECT ")
-		b.WriteString(keyList)
-		b.WriteString(", __th_pane")
-		for _, d := range p.distinct {
-			fmt.Fprintf(&b, ", unnest(%s) AS %s", d.list, d.value)
-		}
-		b.WriteString(" FROM __th_part")
+	for i := range p.distinct {
+		fmt.Fprintf(&b, "\n  UNION ALL BY NAME SELECT * FROM __th_e%d", i)
 	}
 	offsets := []int64{n}
 	for _, o := range p.offsets {
@@ -189,12 +196,24 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		fmt.Fprintf(&b, "\n  UNION ALL BY NAME SELECT %s, __th_pane + %d AS __th_pane FROM __th_part WHERE __th_pane + %d <= %d", keyList, o, o, last)
 	}
 	fmt.Fprintf(&b, "\n  UNION ALL BY NAME SELECT DISTINCT %s, %d AS __th_pane FROM __th_part WHERE __th_pane < %d\n),\n", keyList, first, first)
+	// One row per group and change point: at most one pane's partials
+	// (max picks them), the sum of the distinct counts' changes.
+	fmt.Fprintf(&b, "__th_g AS (\n  SELECT %s, __th_pane, max(__thn) AS __thn", keyList)
+	for _, pc := range p.partials {
+		if !pc.list {
+			fmt.Fprintf(&b, ", max(%s) AS %s", pc.name, pc.name)
+		}
+	}
+	for _, d := range p.distinct {
+		fmt.Fprintf(&b, ", sum(%s) AS %s", d.delta, d.delta)
+	}
+	b.WriteString(" FROM __th_u GROUP BY ALL\n),\n")
 	// The window's values at each change point.
-	fmt.Fprintf(&b, "__th_w AS (\n  SELECT DISTINCT ON (%s, __th_pane) %s, __th_pane, sum(__thn) OVER w AS __th_rows", keyList, keyList)
+	fmt.Fprintf(&b, "__th_w AS (\n  SELECT %s, __th_pane, sum(__thn) OVER w AS __th_rows", keyList)
 	for _, a := range p.aggs {
 		fmt.Fprintf(&b, ",\n    %s AS %s", a.window, a.name)
 	}
-	fmt.Fprintf(&b, "\n  FROM __th_u\n  WINDOW w AS (PARTITION BY %s ORDER BY __th_pane RANGE BETWEEN %d PRECEDING AND CURRENT ROW)\n),\n", keyList, n-1)
+	fmt.Fprintf(&b, "\n  FROM __th_g\n  WINDOW w AS (PARTITION BY %s ORDER BY __th_pane RANGE BETWEEN %d PRECEDING AND CURRENT ROW)\n),\n", keyList, n-1)
 	fmt.Fprintf(&b, "__th_s AS (\n  SELECT *, lead(__th_pane) OVER (PARTITION BY %s ORDER BY __th_pane) AS __th_next FROM __th_w\n),\n", keyList)
 	// The rule's columns over the window's values.
 	b.WriteString("__th_r AS (\n  SELECT *")
@@ -249,7 +268,13 @@ type partialColumn struct {
 	list       bool
 }
 
-type distinctColumn struct{ list, value string }
+// distinctColumn is a distinct count: the list of each pane's distinct
+// values, and the column of +1/-1 where a value enters or leaves the
+// count. A value seen in pane p counts at the steps p+from … p+to.
+type distinctColumn struct {
+	list, delta string
+	from, to    int64
+}
 
 type windowAgg struct {
 	name, window string
@@ -409,11 +434,13 @@ func (p *slidingBuilder) aggregates() error {
 				value = "(" + args[0] + ", " + args[1] + ")"
 			}
 			list := fmt.Sprintf("__thl%d", i)
-			v := fmt.Sprintf("__thv%d", i)
+			delta := fmt.Sprintf("__thd%d", i)
 			p.partials = append(p.partials, partialColumn{name: list, list: true,
 				expr: "list(DISTINCT " + value + ") FILTER (WHERE (" + value + ") IS NOT NULL)"})
-			p.distinct = append(p.distinct, distinctColumn{list: list, value: v})
-			window = "count(DISTINCT " + v + ") OVER " + over
+			from, to := p.span(a)
+			p.distinct = append(p.distinct, distinctColumn{list: list, delta: delta, from: from, to: to})
+			window = "coalesce(CAST(sum(" + delta + ") OVER (PARTITION BY " + strings.Join(p.keyNames(), ", ") +
+				" ORDER BY __th_pane RANGE UNBOUNDED PRECEDING) AS BIGINT), 0)"
 		default:
 			return fmt.Errorf("%w: %s", errNotSliding, a)
 		}
@@ -463,6 +490,20 @@ func (p *slidingBuilder) replaced(e sqlguard.Expr) string {
 		}
 	}
 	return b.String()
+}
+
+// span is the steps, relative to a pane, at which a's frame holds it:
+// p+from … p+to.
+func (p *slidingBuilder) span(a *sqlguard.Aggregate) (from, to int64) {
+	step := p.w.Window / time.Duration(p.n)
+	to = p.n - 1
+	if a.Newer != 0 {
+		to = min(to, int64(a.Newer/step)-1)
+	}
+	if a.Older != 0 {
+		from = int64(a.Older / step)
+	}
+	return from, to
 }
 
 // pruneTerm is a HAVING term that needs at least min rows matching

@@ -126,6 +126,7 @@ var slidingRules = []string{
 	`SELECT peer_ip,
 	        sumIf(response_bytes, timestamp >= now() - INTERVAL 10 MINUTE AND timestamp < now() - INTERVAL 5 MINUTE) AS middle_bytes,
 	        uniqExactIf(http_path, timestamp >= now() - INTERVAL 5 MINUTE) AS recent_paths,
+	        uniqExactIf(api_key_id, timestamp < now() - INTERVAL 5 MINUTE AND api_key_id != '') AS older_keys,
 	        countIf(timestamp < now() - INTERVAL 10 MINUTE AND status_code = 200) AS early_ok,
 	        count() AS requests
 	 FROM traces
