@@ -565,12 +565,23 @@ func (w *windowParser) comparison(i, to int) (op string, next int) {
 
 // lowerBound reads "timestamp > now() - INTERVAL n unit" (or >=).
 func (w *windowParser) lowerBound(c span) (time.Duration, bool, bool) {
+	return w.agoBound(c, ">")
+}
+
+// olderBound reads "timestamp <= now() - INTERVAL n unit" (or <).
+func (w *windowParser) olderBound(c span) (time.Duration, bool, bool) {
+	return w.agoBound(c, "<")
+}
+
+// agoBound reads "timestamp OP now() - INTERVAL n unit" where OP is op or
+// op followed by "=" (inclusive).
+func (w *windowParser) agoBound(c span, op string) (time.Duration, bool, bool) {
 	i, ok := w.timestampAt(c.from, c.to)
 	if !ok {
 		return 0, false, false
 	}
-	op, i := w.comparison(i, c.to)
-	if op != ">" && op != ">=" {
+	got, i := w.comparison(i, c.to)
+	if got != op && got != op+"=" {
 		return 0, false, false
 	}
 	i, ok = w.nowAt(i, c.to)
@@ -578,7 +589,7 @@ func (w *windowParser) lowerBound(c span) (time.Duration, bool, bool) {
 		return 0, false, false
 	}
 	d, ok := w.interval(span{i + 1, c.to})
-	return d, op == ">=", ok
+	return d, got == op+"=", ok
 }
 
 // upperBound reads "timestamp <= now()" (or <).
@@ -816,24 +827,6 @@ func (w *windowParser) condition(s span, a *Aggregate) (string, error) {
 		return rest[0], nil
 	}
 	return "(" + strings.Join(rest, ") AND (") + ")", nil
-}
-
-// olderBound reads "timestamp <= now() - INTERVAL n unit" (or <).
-func (w *windowParser) olderBound(c span) (time.Duration, bool, bool) {
-	i, ok := w.timestampAt(c.from, c.to)
-	if !ok {
-		return 0, false, false
-	}
-	op, i := w.comparison(i, c.to)
-	if op != "<" && op != "<=" {
-		return 0, false, false
-	}
-	i, ok = w.nowAt(i, c.to)
-	if !ok || i >= c.to || w.p.toks[i].text != "-" {
-		return 0, false, false
-	}
-	d, ok := w.interval(span{i + 1, c.to})
-	return d, op == "<=", ok
 }
 
 // check refuses the argument counts the combination does not handle.
