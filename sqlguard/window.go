@@ -689,11 +689,12 @@ func identName(t token) string {
 func (w *windowParser) expr(s span) (Expr, error) {
 	toks := w.p.toks
 	var out Expr
-	textFrom := s.from
-	flush := func(to int) {
-		if to > textFrom {
-			// Keep the original spacing between tokens.
-			out = append(out, Part{Text: w.q[toks[textFrom].pos:toks[to-1].end()]})
+	// text is the query's text from the byte offset textAt to stop,
+	// original spacing included.
+	textAt := toks[s.from].pos
+	text := func(stop int) {
+		if stop > textAt {
+			out = append(out, Part{Text: w.q[textAt:stop]})
 		}
 	}
 	for i := s.from; i < s.to; i++ {
@@ -727,13 +728,8 @@ func (w *windowParser) expr(s span) (Expr, error) {
 					a.Args = append(a.Args, cond)
 					continue
 				}
-				for j := as.from; j < as.to; j++ {
-					if toks[j].kind == tWord && isNowWord(toks[j].lower) && toks[j-1].kind != tDot {
-						return nil, notWindowed("%s uses the current time outside the window's bounds", t.text)
-					}
-					if toks[j].kind == tWord && j+1 < as.to && toks[j+1].kind == tLParen && isAggregateName(toks[j].lower) && (j == 0 || toks[j-1].kind != tDot) {
-						return nil, notWindowed("nested aggregates")
-					}
+				if err := w.plain(as, a); err != nil {
+					return nil, err
 				}
 				a.Args = append(a.Args, w.text(as))
 			}
@@ -741,30 +737,30 @@ func (w *windowParser) expr(s span) (Expr, error) {
 		if err := a.check(); err != nil {
 			return nil, err
 		}
-		// Text before the call, then the call.
-		flushTo := i
-		if flushTo > textFrom {
-			out = append(out, Part{Text: w.q[toks[textFrom].pos:toks[i].pos]})
-		}
+		text(t.pos)
 		out = append(out, Part{Agg: a})
-		textFrom = closeAt + 1
+		textAt = toks[closeAt].end()
 		i = closeAt
-		if textFrom < s.to {
-			// Keep the space between the call and what follows.
-			out = append(out, Part{Text: w.q[toks[closeAt].end():toks[textFrom].pos]})
-		}
 	}
-	flush(s.to)
-	// Join adjacent text.
-	merged := out[:0]
-	for _, p := range out {
-		if n := len(merged); n > 0 && p.Agg == nil && merged[n-1].Agg == nil {
-			merged[n-1].Text += p.Text
+	text(toks[s.to-1].end())
+	return out, nil
+}
+
+// plain refuses, in an argument of a, the current time and aggregates.
+func (w *windowParser) plain(s span, a *Aggregate) error {
+	toks := w.p.toks
+	for j := s.from; j < s.to; j++ {
+		if toks[j].kind != tWord || toks[j-1].kind == tDot {
 			continue
 		}
-		merged = append(merged, p)
+		if isNowWord(toks[j].lower) {
+			return notWindowed("%s uses the current time other than as timestamp > now() - INTERVAL n or timestamp <= now() - INTERVAL n", a.Func)
+		}
+		if j+1 < s.to && toks[j+1].kind == tLParen && isAggregateName(toks[j].lower) {
+			return notWindowed("nested aggregates")
+		}
 	}
-	return merged, nil
+	return nil
 }
 
 // conditionArg is the index of an aggregate's condition argument, or -1.
@@ -783,7 +779,6 @@ func conditionArg(name string) int {
 // Older, and the other terms, which must not use the current time, are
 // returned ("true" when none).
 func (w *windowParser) condition(s span, a *Aggregate) (string, error) {
-	toks := w.p.toks
 	terms := w.conjuncts(s)
 	if terms == nil {
 		terms = []span{s}
@@ -807,13 +802,8 @@ func (w *windowParser) condition(s span, a *Aggregate) (string, error) {
 			a.Older, a.OlderInclusive = d, incl
 			continue
 		}
-		for j := c.from; j < c.to; j++ {
-			if toks[j].kind == tWord && isNowWord(toks[j].lower) && toks[j-1].kind != tDot {
-				return "", notWindowed("%s uses the current time other than as timestamp > now() - INTERVAL n or timestamp <= now() - INTERVAL n", a.Func)
-			}
-			if toks[j].kind == tWord && j+1 < c.to && toks[j+1].kind == tLParen && isAggregateName(toks[j].lower) && toks[j-1].kind != tDot {
-				return "", notWindowed("nested aggregates")
-			}
+		if err := w.plain(c, a); err != nil {
+			return "", err
 		}
 		rest = append(rest, w.text(c))
 	}
