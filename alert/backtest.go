@@ -237,6 +237,12 @@ func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.T
 	if opts.BatchSteps == 1 || opts.Method == methodBatched || len(steps) < 2 && opts.Method != methodSliding {
 		return "", 0, "", nil
 	}
+	if _, err := sqlguard.ParseWindowed(r.SQL); err != nil {
+		if opts.Method == methodSliding {
+			return "", 0, "", fmt.Errorf("%w: %v", errNotSliding, err)
+		}
+		return "", 0, "", nil
+	}
 	timeout := opts.QueryTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Minute

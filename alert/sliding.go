@@ -387,6 +387,11 @@ func (p *slidingBuilder) aggregates() error {
 		p.aggIndex[key] = i
 		name := fmt.Sprintf("__tha%d", i)
 		partial := func(expr string) string {
+			for _, pc := range p.partials {
+				if pc.expr == expr {
+					return pc.name // avg(x) and sum(x) share sum(x)
+				}
+			}
 			c := fmt.Sprintf("__thp%d_%d", i, len(p.partials))
 			p.partials = append(p.partials, partialColumn{name: c, expr: expr})
 			return c
@@ -604,9 +609,6 @@ func tracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error
 // of each step, by index.
 // It also returns how many queries it ran.
 func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, step, timeout time.Duration) ([][]Row, int, error) {
-	if _, err := sqlguard.ParseWindowed(r.SQL); err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", errNotSliding, err)
-	}
 	inner, args := q, []any(nil)
 	if aq, ok := q.(argsQuerier); ok {
 		inner, args = aq.q, aq.args
