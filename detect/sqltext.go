@@ -61,15 +61,22 @@ func (e endpoint) ref() EndpointRef {
 	return EndpointRef{Service: e.Service, Method: e.Method, Route: e.Route}
 }
 
+// quoted returns the endpoint's service, method and route as SQL string
+// literals, or false when one cannot be written portably.
+func (e endpoint) quoted() (svc, method, route string, ok bool) {
+	svc, ok1 := quote(e.Service)
+	method, ok2 := quote(e.Method)
+	route, ok3 := quote(e.Route)
+	return svc, method, route, ok1 && ok2 && ok3
+}
+
 // columnsMatch is the condition that a row of svc, method, route and
 // tmpl columns (the template of unrouted requests, ” for routed ones) is
 // the endpoint's, with literal values; false when a value cannot be
 // written portably.
 func (e endpoint) columnsMatch() (string, bool) {
-	svc, ok1 := quote(e.Service)
-	m, ok2 := quote(e.Method)
-	r, ok3 := quote(e.Route)
-	if !ok1 || !ok2 || !ok3 {
+	svc, m, r, ok := e.quoted()
+	if !ok {
 		return "", false
 	}
 	if e.Routed {
@@ -81,10 +88,8 @@ func (e endpoint) columnsMatch() (string, bool) {
 // filter returns the WHERE condition selecting the endpoint's requests,
 // with literal values, or false when a value cannot be written portably.
 func (e endpoint) filter() (string, bool) {
-	svc, ok1 := quote(e.Service)
-	m, ok2 := quote(e.Method)
-	r, ok3 := quote(e.Route)
-	if !ok1 || !ok2 || !ok3 {
+	svc, m, r, ok := e.quoted()
+	if !ok {
 		return "", false
 	}
 	if e.Routed {
