@@ -59,7 +59,7 @@ func hm(h, m int) time.Duration { return time.Duration(h)*time.Hour + time.Durat
 // exfilWindows are the hours each address is active on days 2 to 4: the
 // script starts in the morning of day 2, the second address joins in the
 // afternoon, on day 3 all three pause for four hours at night, and on day 4
-// they stop at containment, shortly before 11:00.
+// they run at the day-3 pace until the rush (exfilRush).
 var exfilWindows = [4][3][]window{
 	1: {{{hm(7, 48), hm(23, 59)}}, {{hm(13, 21), hm(23, 59)}}},
 	2: {
@@ -67,7 +67,22 @@ var exfilWindows = [4][3][]window{
 		{{hm(0, 7), hm(1, 52)}, {hm(5, 53), hm(23, 58)}},
 		{{hm(0, 9), hm(1, 51)}, {hm(5, 51), hm(23, 57)}},
 	},
-	3: {{{hm(0, 3), hm(10, 57)}}, {{hm(0, 4), hm(10, 56)}}, {{hm(0, 5), hm(10, 57)}}},
+	3: {{{hm(0, 3), hm(10, 19)}}, {{hm(0, 4), hm(10, 19)}}, {{hm(0, 5), hm(10, 18)}}},
+}
+
+// exfilRush is the end of day 4: the operator raises the script's
+// concurrency, and each address sends its last n requests of the day,
+// about five a minute, until containment shortly before 11:00. Until then
+// no address made more than about 40 requests in any 15 minutes; the rush
+// is what a per-address volume threshold finally catches (the case
+// study's alert of day 4, some 80 hours after the first probe).
+var exfilRush = [3]struct {
+	window
+	n int
+}{
+	{window{hm(10, 20), hm(10, 57)}, 180},
+	{window{hm(10, 20), hm(10, 56)}, 176},
+	{window{hm(10, 21), hm(10, 57)}, 178},
 }
 
 // exfilProbes are the day-1 manual probes of the first address: the
@@ -196,7 +211,12 @@ func simulateExfilQueries(w *world, seed uint64, withQueries bool) ([]plannedReq
 		}
 		var slots []slot
 		for ip, n := range exfilPerDay[day-1] {
-			for _, t := range spread(r, exfilWindows[day-1][ip], n) {
+			var rush []time.Duration
+			if day == 4 {
+				n -= exfilRush[ip].n
+				rush = spread(r, []window{exfilRush[ip].window}, exfilRush[ip].n)
+			}
+			for _, t := range append(spread(r, exfilWindows[day-1][ip], n), rush...) {
 				slots = append(slots, slot{t, ip})
 			}
 		}

@@ -189,6 +189,10 @@ func seed(chs *Store) (*productFixture, error) {
 	if err := both.flush(); err != nil {
 		return f, fmt.Errorf("write the spans: %w", err)
 	}
+	// Queries may skip waiting for a large backlog; the fixture must see it all.
+	if err := duck.Sync(ctx); err != nil {
+		return f, err
+	}
 	inv, err := apimap.Build(ctx, duck, apimap.BuildOptions{Now: productNow, Window: 8 * 24 * time.Hour})
 	if err != nil {
 		return f, fmt.Errorf("build the API map: %w", err)
