@@ -381,11 +381,39 @@ func isOutOfMemory(err error) bool {
 
 // batchSQL is the rule evaluated at every time of steps in one query.
 func batchSQL(r *Rule, steps []time.Time) (string, error) {
-	inner, err := sqlguard.RewriteNow(r.SQL, "__th_steps."+stepColumn)
+	rule, src := r.SQL, ""
+	if f, ok := sqlguard.Shared(r.SQL); ok && len(steps) > 0 {
+		// Every read of traces keeps only rows that pass f: read them
+		// once, for all the steps, from a copy of just those rows. A
+		// rule that reads a rare kind of request over a long window
+		// (the admin endpoints of the last day) then scans its rows
+		// once instead of once per step.
+		var b strings.Builder
+		fmt.Fprintf(&b, "WITH __th_src AS MATERIALIZED (SELECT * FROM traces WHERE timestamp >= %s", timeLiteral(steps[0].Add(-f.Lookback)))
+		if f.Upto {
+			fmt.Fprintf(&b, " AND timestamp <= %s", timeLiteral(steps[len(steps)-1]))
+		}
+		for _, c := range f.Conds {
+			b.WriteString(" AND (" + c + ")")
+		}
+		b.WriteString(")\n")
+		src = b.String()
+		var renamed strings.Builder
+		last := 0
+		for _, at := range f.At {
+			renamed.WriteString(rule[last:at])
+			renamed.WriteString("__th_src")
+			last = at + len("traces")
+		}
+		renamed.WriteString(rule[last:])
+		rule = renamed.String()
+	}
+	inner, err := sqlguard.RewriteNow(rule, "__th_steps."+stepColumn)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
+	b.WriteString(src)
 	b.WriteString("SELECT __th_steps.")
 	b.WriteString(stepColumn)
 	b.WriteString(", __th_rule.* FROM (SELECT unnest([")

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -102,5 +103,54 @@ func TestBatchSQLRunsPackOnDuckDB(t *testing.T) {
 		if err != nil || !res.Batched {
 			t.Errorf("Backtest(%s) batched=%v err=%v fallback=%q", r.ID, res.Batched, err, res.FallbackReason)
 		}
+	}
+}
+
+// TestBatchedSharedFilterMatchesStepByStep replays the admin new-caller
+// rule, whose three reads of traces share their span kind and path
+// conditions, batched (from one copy of the matching rows) and step by
+// step: new callers fire, a caller back within the day does not, and
+// neither does a new caller of an endpoint that many called before.
+func TestBatchedSharedFilterMatchesStepByStep(t *testing.T) {
+	traces := openTraces(t)
+	requests(t, traces, t0.Add(20*time.Minute), 6, 30*time.Second, "203.0.113.5", "/v1/admin/export")
+	requests(t, traces, t0.Add(40*time.Minute), 4, time.Minute, "203.0.113.6", "/v1/internal/jobs")
+	requests(t, traces, t0.Add(3*time.Hour), 4, time.Minute, "203.0.113.6", "/v1/internal/jobs")
+	for i := range 8 {
+		requests(t, traces, t0.Add(time.Duration(i)*10*time.Minute-5*time.Hour), 3, time.Minute, fmt.Sprintf("198.51.100.%d", 10+i), "/v1/admin/users")
+	}
+	requests(t, traces, t0.Add(3*time.Hour+30*time.Minute), 5, time.Minute, "198.51.100.30", "/v1/admin/users")
+	requests(t, traces, t0, 600, 30*time.Second, "198.51.100.2", "/v1/orders")
+	var rule Rule
+	for _, r := range Builtin() {
+		if r.ID == "admin_endpoint_new_caller" {
+			rule = r
+		}
+	}
+	steps := stepTimes(t0, t0.Add(4*time.Hour), rule.Interval)
+	sql, err := batchSQL(&rule, steps)
+	if err != nil || !strings.Contains(sql, "__th_src AS MATERIALIZED") || strings.Count(sql, "FROM __th_src") != 3 || strings.Contains(sql, "FROM traces\n") {
+		t.Fatalf("batchSQL() = %v, %s; want the three reads from one filtered copy", err, sql)
+	}
+	ctx := context.Background()
+	opts := BacktestOptions{From: t0, To: t0.Add(4 * time.Hour), Method: "batched"}
+	batched, err := Backtest(ctx, traces, rule, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Method = "per-step"
+	single, err := Backtest(ctx, traces, rule, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batched.Method != "batched" || !reflect.DeepEqual(single.Firings, batched.Firings) {
+		t.Errorf("step-by-step firings %+v\ndiffer from batched (%s, %s) %+v", single.Firings, batched.Method, batched.FallbackReason, batched.Firings)
+	}
+	var fired []string
+	for _, f := range single.Firings {
+		fired = append(fired, f.Labels["peer_ip"]+" "+f.StartedAt.Sub(t0).String())
+	}
+	if want := []string{"203.0.113.5 25m0s", "203.0.113.6 45m0s"}; !reflect.DeepEqual(fired, want) {
+		t.Errorf("fired %v, want %v", fired, want)
 	}
 }
