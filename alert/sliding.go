@@ -73,6 +73,9 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 	last := first + int64(len(steps)) - 1
 
 	p := &slidingBuilder{w: w, n: n, columns: columns}
+	if w.UsesNow {
+		p.now = fmt.Sprintf("(%s + to_microseconds((__th_pane - %d) * %d))", timeLiteral(steps[0]), n+1, stepUS)
+	}
 	if err := p.keys(); err != nil {
 		return nil, err
 	}
@@ -220,15 +223,35 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 	for _, k := range p.named {
 		fmt.Fprintf(&b, ", %s AS %s", k.internal, quoteIdent(k.name))
 	}
-	b.WriteString(" FROM __th_s\n  WHERE __th_rows > 0 AND __th_pane BETWEEN ")
-	fmt.Fprintf(&b, "%d AND %d\n),\n", first, last)
-	b.WriteString("__th_x AS (\n  SELECT *")
+	// Columns whose value holds between change points; with now() in
+	// the rule, the others are computed step by step below.
+	early := func(c sqlguard.Column) bool { return c.Expr.HasAggregate() && !c.Expr.UsesNow() }
 	for _, c := range p.w.Columns {
-		if c.Expr.HasAggregate() {
+		if early(c) {
 			fmt.Fprintf(&b, ", %s AS %s", p.replaced(c.Expr), quoteIdent(c.Alias))
 		}
 	}
-	b.WriteString(" FROM __th_r\n)\n")
+	b.WriteString(" FROM __th_s\n  WHERE __th_rows > 0 AND __th_pane BETWEEN ")
+	fmt.Fprintf(&b, "%d AND %d\n),\n", first, last)
+	rows := "__th_r"
+	if w.UsesNow {
+		// The rule's values change at every step: one row per step,
+		// which holds for that step only, for the change points that
+		// pass the HAVING terms that do not depend on the time.
+		rows = "__th_q"
+		fmt.Fprintf(&b, "__th_q AS (\n  SELECT *, __th_pane + 1 AS __th_next FROM (\n    SELECT * EXCLUDE (__th_pane, __th_next), unnest(range(__th_pane, least(coalesce(__th_next, %[1]d), %[1]d))) AS __th_pane\n    FROM __th_r", last+1)
+		if pre := p.timelessHaving(); len(pre) > 0 {
+			b.WriteString("\n    WHERE " + strings.Join(pre, " AND "))
+		}
+		b.WriteString(")\n),\n")
+	}
+	b.WriteString("__th_x AS (\n  SELECT *")
+	for _, c := range p.w.Columns {
+		if c.Expr.HasAggregate() && !early(c) {
+			fmt.Fprintf(&b, ", %s AS %s", p.replaced(c.Expr), quoteIdent(c.Alias))
+		}
+	}
+	b.WriteString(" FROM " + rows + "\n)\n")
 	b.WriteString("SELECT __th_pane, __th_next")
 	for _, c := range w.Columns {
 		b.WriteString(", " + quoteIdent(c.Alias))
@@ -259,6 +282,9 @@ type slidingBuilder struct {
 	// offsets are, besides the window's length, the pane counts after
 	// which a pane crosses an aggregate's time bound.
 	offsets []int64
+	// now is the step's time in terms of its pane, for rules that use
+	// now() outside their aggregates.
+	now string
 }
 
 type namedKey struct{ name, internal string }
@@ -488,13 +514,44 @@ func (p *slidingBuilder) frame(a *sqlguard.Aggregate) (string, error) {
 func (p *slidingBuilder) replaced(e sqlguard.Expr) string {
 	var b strings.Builder
 	for _, part := range e {
-		if part.Agg != nil {
+		switch {
+		case part.Agg != nil:
 			b.WriteString(fmt.Sprintf("__tha%d", p.aggIndex[aggKey(part.Agg)]))
-		} else {
+		case part.Now:
+			b.WriteString(p.now)
+		default:
 			b.WriteString(part.Text)
 		}
 	}
 	return b.String()
+}
+
+// timelessHaving returns the HAVING terms, as SQL over the change points'
+// rows, that use neither now() nor a column that does: their value holds
+// between change points.
+func (p *slidingBuilder) timelessHaving() []string {
+	var timed []*regexp.Regexp
+	for _, c := range p.w.Columns {
+		if c.Expr.UsesNow() {
+			timed = append(timed, regexp.MustCompile(`(?i)(^|[^\w$])`+regexp.QuoteMeta(c.Alias)+`($|[^\w$])`))
+		}
+	}
+	var out []string
+	for _, t := range p.w.HavingTerms {
+		if t.UsesNow() {
+			continue
+		}
+		mentions := false
+		for _, part := range t {
+			for _, re := range timed {
+				mentions = mentions || part.Agg == nil && re.MatchString(part.Text)
+			}
+		}
+		if !mentions {
+			out = append(out, "("+p.replaced(t)+")")
+		}
+	}
+	return out
 }
 
 // span is the steps, relative to a pane, at which a's frame holds it:

@@ -133,6 +133,18 @@ var slidingRules = []string{
 	 WHERE timestamp >= now() - INTERVAL 15 MINUTE AND timestamp < now()
 	 GROUP BY peer_ip
 	 HAVING requests >= 20`,
+	// now() outside the aggregates: a key's last 15 minutes against
+	// its own rate since its first request, and how long it has been
+	// idle.
+	`SELECT api_key_id,
+	        countIf(timestamp > now() - INTERVAL 15 MINUTE) AS recent,
+	        countIf(timestamp <= now() - INTERVAL 15 MINUTE)
+	          / greatest(dateDiff('minute', min(timestamp), now() - INTERVAL 15 MINUTE) / 15.0, 1.0) AS baseline,
+	        dateDiff('second', max(timestamp), now()) AS idle_seconds
+	 FROM traces
+	 WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 2 HOUR AND timestamp <= now() AND api_key_id != ''
+	 GROUP BY api_key_id
+	 HAVING recent >= 40 AND recent > 2 * baseline`,
 }
 
 func TestSlidingMatchesStepByStep(t *testing.T) {
@@ -211,6 +223,7 @@ func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
 		{slidingRules[2], []string{">= 3"}},
 		{slidingRules[4], []string{">= 151"}},
 		{slidingRules[3], nil},
+		{slidingRules[7], []string{">= 40"}},
 		// A sum or an OR cannot prune.
 		{`SELECT peer_ip, sum(response_bytes) AS b FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING b >= 100`, nil},
 		{`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING n >= 100 OR peer_ip = 'x'`, nil},
@@ -232,8 +245,20 @@ func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
 			t.Errorf("plan of %s reads traces %d times, want %d", tc.sql, plan.froms, wantFroms)
 		}
 	}
+	// With now() outside the aggregates, only the change points that pass
+	// the HAVING terms that do not depend on the time are spread over
+	// their steps.
+	r := Rule{ID: "r", SQL: slidingRules[7]}
+	plan, err := planSliding(&r, steps, time.Minute, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expand := plan.sql[strings.Index(plan.sql, "__th_q AS"):strings.Index(plan.sql, "__th_x AS")]
+	if !strings.Contains(expand, "FROM __th_r\n    WHERE (recent >= 40)") || strings.Contains(expand, "baseline") {
+		t.Errorf("plan of %s does not filter the change points on recent alone:\n%s", r.SQL, plan.sql)
+	}
 	// A window that is not a whole number of steps is refused.
-	r := Rule{ID: "r", SQL: slidingRules[1]}
+	r = Rule{ID: "r", SQL: slidingRules[1]}
 	if _, err := planSliding(&r, stepTimes(t0, t0.Add(time.Hour), 2*time.Minute), 2*time.Minute, cols); err == nil {
 		t.Errorf("planSliding with a 5-minute window at 2-minute steps = nil error")
 	}

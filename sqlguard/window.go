@@ -41,6 +41,10 @@ type Windowed struct {
 	// top-level AND terms, nil when it has a top-level OR.
 	Having      Expr
 	HavingTerms []Expr
+	// UsesNow is true when a column or the HAVING uses now() outside
+	// the aggregates (an elapsed time, say): its value changes at every
+	// step, not only where rows enter or leave the window.
+	UsesNow bool
 }
 
 // Column is one result column and its name.
@@ -52,10 +56,12 @@ type Column struct {
 // Expr is an expression cut into text and aggregate calls.
 type Expr []Part
 
-// Part is a piece of an expression: text, or an aggregate call.
+// Part is a piece of an expression: text, an aggregate call, or (Now)
+// the query's now() outside any aggregate.
 type Part struct {
 	Text string
 	Agg  *Aggregate
+	Now  bool
 }
 
 // Aggregate is a call of an aggregate function.
@@ -77,6 +83,16 @@ type Aggregate struct {
 	NewerInclusive, OlderInclusive bool
 }
 
+// UsesNow reports whether e uses now() outside its aggregates.
+func (e Expr) UsesNow() bool {
+	for _, p := range e {
+		if p.Now {
+			return true
+		}
+	}
+	return false
+}
+
 // HasAggregate reports whether e calls an aggregate.
 func (e Expr) HasAggregate() bool {
 	for _, p := range e {
@@ -91,9 +107,12 @@ func (e Expr) HasAggregate() bool {
 func (e Expr) String() string {
 	var b strings.Builder
 	for _, p := range e {
-		if p.Agg != nil {
+		switch {
+		case p.Agg != nil:
 			b.WriteString(p.Agg.String())
-		} else {
+		case p.Now:
+			b.WriteString("now()")
+		default:
 			b.WriteString(p.Text)
 		}
 	}
@@ -393,6 +412,18 @@ func (w *windowParser) parse() (*Windowed, error) {
 	if len(out.Columns) == 0 || len(out.GroupBy) == 0 {
 		return nil, notWindowed("it has no columns or no GROUP BY")
 	}
+	for _, g := range out.GroupBy {
+		if g.UsesNow() {
+			return nil, notWindowed("GROUP BY %s uses the current time", g)
+		}
+	}
+	for _, c := range out.Columns {
+		if c.Expr.UsesNow() && !c.Expr.HasAggregate() {
+			return nil, notWindowed("the column %s uses the current time but no aggregate", c.Alias)
+		}
+		out.UsesNow = out.UsesNow || c.Expr.UsesNow()
+	}
+	out.UsesNow = out.UsesNow || out.Having.UsesNow()
 	return out, nil
 }
 
@@ -700,6 +731,13 @@ func (w *windowParser) expr(s span) (Expr, error) {
 	for i := s.from; i < s.to; i++ {
 		t := toks[i]
 		if t.kind == tWord && isNowWord(t.lower) && (i == 0 || toks[i-1].kind != tDot) {
+			if t.lower == "now" && i+2 < s.to && toks[i+1].kind == tLParen && toks[i+2].kind == tRParen {
+				text(t.pos)
+				out = append(out, Part{Now: true})
+				textAt = toks[i+2].end()
+				i += 2
+				continue
+			}
 			return nil, notWindowed("%q uses the current time outside the window's bounds", w.text(s))
 		}
 		if t.kind != tWord || i+1 >= s.to || toks[i+1].kind != tLParen || (i > 0 && toks[i-1].kind == tDot) || !isAggregateName(t.lower) {

@@ -97,7 +97,10 @@ func TestParseWindowedRefuses(t *testing.T) {
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() OR 1 = 1 GROUP BY peer_ip`,
 		`SELECT peer_ip, countIf(timestamp > now() - INTERVAL 1 MINUTE OR status_code = 500) AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
 		`SELECT peer_ip, sum(if(timestamp > now() - INTERVAL 1 MINUTE, 1, 0)) AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
-		`SELECT peer_ip, count() / dateDiff('minute', min(timestamp), now()) AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
+		`SELECT peer_ip, count() / dateDiff('minute', min(timestamp), today()) AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
+		`SELECT peer_ip, toStartOfHour(now()) AS h, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip, h`,
+		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip, toHour(now())`,
+		`SELECT peer_ip, max(timestamp) > now() - INTERVAL 1 MINUTE AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING n AND now` + "(1)" + ` > 0`,
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() AND peer_ip NOT IN (SELECT peer_ip FROM traces) GROUP BY peer_ip`,
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip ORDER BY n DESC`,
 		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip LIMIT 3`,
@@ -150,4 +153,35 @@ func FuzzParseWindowed(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseWindowedNow(t *testing.T) {
+	q := `SELECT api_key_id,
+	       countIf(timestamp > now() - INTERVAL 15 MINUTE) AS recent,
+	       countIf(timestamp <= now() - INTERVAL 15 MINUTE)
+	         / greatest(dateDiff('minute', min(timestamp), now() - INTERVAL 15 MINUTE) / 15.0, 1.0) AS baseline
+	FROM traces
+	WHERE timestamp > now() - INTERVAL 1 DAY AND timestamp <= now()
+	GROUP BY api_key_id
+	HAVING recent >= 200 AND recent > 10 * baseline AND max(timestamp) > now() - INTERVAL 5 MINUTE`
+	w, err := ParseWindowed(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.UsesNow || w.Columns[1].Expr.UsesNow() || !w.Columns[2].Expr.UsesNow() || !w.Having.UsesNow() {
+		t.Errorf("UsesNow = %v, columns %v %v, having %v; want the baseline and the HAVING", w.UsesNow, w.Columns[1].Expr.UsesNow(), w.Columns[2].Expr.UsesNow(), w.Having.UsesNow())
+	}
+	var nows int
+	for _, p := range w.Columns[2].Expr {
+		if p.Now {
+			nows++
+		}
+	}
+	if got := w.Columns[2].Expr.String(); nows != 1 || !strings.Contains(got, "min(timestamp), now() - INTERVAL 15 MINUTE)") {
+		t.Errorf("baseline = %q with %d now() parts, want its text back and one", got, nows)
+	}
+	w, err = ParseWindowed(`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`)
+	if err != nil || w.UsesNow {
+		t.Errorf("a plain window: UsesNow %v, %v", w.UsesNow, err)
+	}
 }
