@@ -31,7 +31,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run measures and returns the exit code: 1 when acknowledged spans were
+// not stored. Returning, not exiting, stops the server it started.
+func run() int {
 	server := flag.String("server", "bin/tracehound", "tracehound binary to start (ignored with -target)")
 	target := flag.String("target", "", "base URL of a running server's API port (e.g. http://127.0.0.1:8080); its OTLP/HTTP is taken from -otlp")
 	otlpURL := flag.String("otlp", "", "OTLP/HTTP URL with -target (e.g. http://127.0.0.1:4318/v1/traces)")
@@ -40,6 +44,7 @@ func main() {
 	inflight := flag.Int("inflight", 1, "requests each client keeps in flight")
 	spans := flag.Int("spans", 512, "spans per request")
 	attrs := flag.Int("attrs", 20, "attributes per span")
+	token := flag.String("token", os.Getenv("TRACEHOUND_TOKEN"), "API token of the -target server, to count the stored spans (TRACEHOUND_TOKEN)")
 	flag.Parse()
 	if *duration > 10*time.Minute {
 		fail("-duration is capped at 10m")
@@ -47,16 +52,19 @@ func main() {
 
 	api, ingest := *target, *otlpURL
 	var pid int
+	tokenFile := ""
 	if api == "" {
 		dir, err := os.MkdirTemp("", "tracehound-loadgen-")
 		check(err)
 		defer os.RemoveAll(dir)
 		apiAddr, otlpAddr := freeAddr(), freeAddr()
-		cmd := exec.Command(*server, "serve", "--data", filepath.Join(dir, "data"), "--listen", apiAddr, "--otlp-http", otlpAddr, "--otlp-grpc", "")
+		data := filepath.Join(dir, "data")
+		cmd := exec.Command(*server, "serve", "--data", data, "--listen", apiAddr, "--otlp-http", otlpAddr, "--otlp-grpc", "")
 		cmd.Stderr = os.Stderr
 		check(cmd.Start())
 		defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
 		pid = cmd.Process.Pid
+		tokenFile = filepath.Join(data, "cli-token")
 		api, ingest = "http://"+apiAddr, "http://"+otlpAddr+"/v1/traces"
 		waitReady(api + "/readyz")
 	}
@@ -148,7 +156,24 @@ func main() {
 		}
 		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
 	}
-	stored := storedSpans(api)
+	// Queries do not wait for a large backlog of acknowledged spans to
+	// be committed: count until every acknowledged span is there, or
+	// the count stops growing.
+	var stored int64
+	for began, changed := time.Now(), time.Now(); ; time.Sleep(500 * time.Millisecond) {
+		n, err := storedSpans(api, *token, tokenFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: counting the stored spans: %v\n", err)
+			stored = -1
+			break
+		}
+		if n != stored {
+			stored, changed = n, time.Now()
+		}
+		if n >= acked.Load() || time.Since(changed) > 5*time.Second || time.Since(began) > 2*time.Minute {
+			break
+		}
+	}
 	rate := float64(acked.Load()) / elapsed.Seconds()
 	fmt.Printf("\nacknowledged %d spans in %.1fs = %.0f spans/s; %d requests, %d throttled, %d failed\n",
 		acked.Load(), elapsed.Seconds(), rate, requests.Load(), throttled.Load(), failed.Load())
@@ -156,8 +181,9 @@ func main() {
 		pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), mib(peakRSS.Load()), stored, acked.Load(),
 		map[bool]string{true: "none lost", false: "LOST SPANS"}[stored >= acked.Load()])
 	if stored < acked.Load() {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // exportBody builds one export request: server spans carrying what HTTP
@@ -220,22 +246,45 @@ func exportBody(seed, spans, attrs int) []byte {
 	return b
 }
 
-func storedSpans(api string) int64 {
+// storedSpans counts the server's spans through its SQL API with token,
+// or the token in tokenFile (the CLI token of a data directory).
+func storedSpans(api, token, tokenFile string) (int64, error) {
+	if token == "" && tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return -1, err
+		}
+		token = strings.TrimSpace(string(b))
+	}
 	body, _ := json.Marshal(map[string]string{"sql": "SELECT count() AS n FROM traces"})
-	resp, err := http.Post(api+"/api/v1/sql", "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, api+"/api/v1/sql", bytes.NewReader(body))
 	if err != nil {
-		return -1
+		return -1, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1, err
 	}
 	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return -1, fmt.Errorf("%s: %s (with -target, give the server's token with -token or TRACEHOUND_TOKEN)", resp.Status, bytes.TrimSpace(b))
+	}
 	var out struct {
-		Rows []struct {
-			N int64 `json:"n"`
-		} `json:"rows"`
+		Rows []map[string]any `json:"rows"`
 	}
-	if json.NewDecoder(resp.Body).Decode(&out) != nil || len(out.Rows) == 0 {
-		return -1
+	if err := json.Unmarshal(b, &out); err != nil || len(out.Rows) == 0 {
+		return -1, fmt.Errorf("unexpected answer %.200s", b)
 	}
-	return out.Rows[0].N
+	n, ok := out.Rows[0]["n"].(float64)
+	if !ok {
+		return -1, fmt.Errorf("unexpected count %v", out.Rows[0]["n"])
+	}
+	return int64(n), nil
 }
 
 func readRSS(pid int) int64 {
