@@ -524,7 +524,7 @@ func (a *App) dryRunOptions(ctx context.Context, from, to time.Time) (exclude.Dr
 	}
 	return exclude.DryRunOptions{
 		Querier: a.store, Rules: rules, Active: active, From: from, To: to, Compile: a.compileOptions(),
-		IsMalicious: rate, Baselines: a.baselines(), Concurrency: 2,
+		IsMalicious: rate, Baselines: a.baselines(),
 	}, nil
 }
 
