@@ -59,7 +59,7 @@ func hm(h, m int) time.Duration { return time.Duration(h)*time.Hour + time.Durat
 // exfilWindows are the hours each address is active on days 2 to 4: the
 // script starts in the morning of day 2, the second address joins in the
 // afternoon, on day 3 all three pause for four hours at night, and on day 4
-// they run at the day-3 pace until the rush (exfilRush).
+// they run at a slower pace until the rush (exfilRush).
 var exfilWindows = [4][3][]window{
 	1: {{{hm(7, 48), hm(23, 59)}}, {{hm(13, 21), hm(23, 59)}}},
 	2: {
