@@ -64,7 +64,7 @@ func run() int {
 		check(cmd.Start())
 		defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
 		pid = cmd.Process.Pid
-		tokenFile = filepath.Join(data, "cli-token")
+		tokenFile = filepath.Join(data, "cli-token") // the CLI's token, which serve writes
 		api, ingest = "http://"+apiAddr, "http://"+otlpAddr+"/v1/traces"
 		waitReady(api + "/readyz")
 	}
@@ -159,9 +159,17 @@ func run() int {
 	// Queries do not wait for a large backlog of acknowledged spans to
 	// be committed: count until every acknowledged span is there, or
 	// the count stops growing.
+	if *token == "" && tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: the server's token:", err)
+			return 2
+		}
+		*token = strings.TrimSpace(string(b))
+	}
 	var stored int64
 	for began, changed := time.Now(), time.Now(); ; time.Sleep(500 * time.Millisecond) {
-		n, err := storedSpans(api, *token, tokenFile)
+		n, err := storedSpans(api, *token)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "loadgen: counting the stored spans: %v\n", err)
 			stored = -1
@@ -246,16 +254,8 @@ func exportBody(seed, spans, attrs int) []byte {
 	return b
 }
 
-// storedSpans counts the server's spans through its SQL API with token,
-// or the token in tokenFile (the CLI token of a data directory).
-func storedSpans(api, token, tokenFile string) (int64, error) {
-	if token == "" && tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			return -1, err
-		}
-		token = strings.TrimSpace(string(b))
-	}
+// storedSpans counts the server's spans through its SQL API with token.
+func storedSpans(api, token string) (int64, error) {
 	body, _ := json.Marshal(map[string]string{"sql": "SELECT count() AS n FROM traces"})
 	req, err := http.NewRequest(http.MethodPost, api+"/api/v1/sql", bytes.NewReader(body))
 	if err != nil {
