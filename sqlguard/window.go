@@ -219,24 +219,11 @@ func isAggregateName(lower string) bool {
 // window's bounds, an aggregate it cannot combine, an unnamed computed
 // column. It does not check the query; the guard does.
 func ParseWindowed(q string) (*Windowed, error) {
-	toks, err := tokenize(q, false)
+	p, err := parseBoth(q)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotWindowed, err)
-	}
-	other, err := tokenize(q, true)
-	if err != nil || len(other) != len(toks) {
-		return nil, notWindowed("its string literals read differently with and without backslash escapes")
-	}
-	for i := range toks {
-		if toks[i].pos != other[i].pos || toks[i].kind != other[i].kind {
-			return nil, notWindowed("its string literals read differently with and without backslash escapes")
+		if errors.Is(err, ErrNotWindowed) {
+			return nil, err
 		}
-	}
-	if n := len(toks); n > 0 && toks[n-1].kind == tSemicolon {
-		toks = toks[:n-1]
-	}
-	p, err := parse(toks)
-	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotWindowed, err)
 	}
 	w := &windowParser{q: q, p: p}
