@@ -237,11 +237,16 @@ func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.T
 	if opts.BatchSteps == 1 || opts.Method == methodBatched || len(steps) < 2 && opts.Method != methodSliding {
 		return "", 0, "", nil
 	}
+	var semi *semiSliding
 	if _, err := sqlguard.ParseWindowed(r.SQL); err != nil {
-		if opts.Method == methodSliding {
-			return "", 0, "", fmt.Errorf("%w: %v", errNotSliding, err)
+		var serr error
+		if semi, serr = planSemiSliding(q, r); serr != nil {
+			if opts.Method == methodSliding {
+				return "", 0, "", fmt.Errorf("%w: %v", errNotSliding, err)
+			}
+			return "", 0, "", nil
 		}
-		return "", 0, "", nil
+		q, r = semi.q, &semi.rule
 	}
 	timeout := opts.QueryTimeout
 	if timeout <= 0 {
@@ -251,6 +256,11 @@ func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.T
 		opts.Progress(0, len(steps))
 	}
 	rows, queries, err := evalSliding(ctx, q, r, steps, opts.Step, timeout)
+	if err == nil && semi != nil {
+		var more int
+		more, err = semi.filter(ctx, steps, rows, timeout)
+		queries += more
+	}
 	switch {
 	case err == nil:
 	case opts.Method == methodSliding:

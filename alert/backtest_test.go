@@ -107,10 +107,11 @@ func TestBatchSQLRunsPackOnDuckDB(t *testing.T) {
 }
 
 // TestBatchedSharedFilterMatchesStepByStep replays the admin new-caller
-// rule, whose three reads of traces share their span kind and path
-// conditions, batched (from one copy of the matching rows) and step by
-// step: new callers fire, a caller back within the day does not, and
-// neither does a new caller of an endpoint that many called before.
+// rule, whose two reads of traces share their span kind and path
+// conditions, batched (from one copy of the matching rows), sliding (its
+// subquery at the steps with candidates only) and step by step: new
+// callers fire, a caller back within the day does not, and neither does a
+// new caller of an endpoint that many called before.
 func TestBatchedSharedFilterMatchesStepByStep(t *testing.T) {
 	traces := openTraces(t)
 	requests(t, traces, t0.Add(20*time.Minute), 6, 30*time.Second, "203.0.113.5", "/v1/admin/export")
@@ -129,8 +130,8 @@ func TestBatchedSharedFilterMatchesStepByStep(t *testing.T) {
 	}
 	steps := stepTimes(t0, t0.Add(4*time.Hour), rule.Interval)
 	sql, err := batchSQL(&rule, steps)
-	if err != nil || !strings.Contains(sql, "__th_src AS MATERIALIZED") || strings.Count(sql, "FROM __th_src") != 3 || strings.Contains(sql, "FROM traces\n") {
-		t.Fatalf("batchSQL() = %v, %s; want the three reads from one filtered copy", err, sql)
+	if err != nil || !strings.Contains(sql, "__th_src AS MATERIALIZED") || strings.Count(sql, "FROM __th_src") != 2 || strings.Contains(sql, "FROM traces\n") {
+		t.Fatalf("batchSQL() = %v, %s; want the two reads from one filtered copy", err, sql)
 	}
 	ctx := context.Background()
 	opts := BacktestOptions{From: t0, To: t0.Add(4 * time.Hour), Method: "batched"}
@@ -145,6 +146,14 @@ func TestBatchedSharedFilterMatchesStepByStep(t *testing.T) {
 	}
 	if batched.Method != "batched" || !reflect.DeepEqual(single.Firings, batched.Firings) {
 		t.Errorf("step-by-step firings %+v\ndiffer from batched (%s, %s) %+v", single.Firings, batched.Method, batched.FallbackReason, batched.Firings)
+	}
+	opts.Method = ""
+	sliding, err := Backtest(ctx, traces, rule, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sliding.Method != "sliding" || !reflect.DeepEqual(single.Firings, sliding.Firings) {
+		t.Errorf("step-by-step firings %+v\ndiffer from sliding (%s, %s) %+v", single.Firings, sliding.Method, sliding.FallbackReason, sliding.Firings)
 	}
 	var fired []string
 	for _, f := range single.Firings {

@@ -56,7 +56,12 @@ var errNotSliding = errors.New("not replayable with sliding panes")
 // planSliding builds the sliding replay of r at steps, evenly spaced by
 // step. columns are the traces table's columns (lower case): a GROUP BY
 // name that is one of them means the column, not a SELECT alias.
-func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[string]bool) (*slidingPlan, error) {
+//
+// When the rule reads traces twice (a count scan, then a pane scan) and
+// keep names columns, both read a materialized copy of those columns of
+// the rows its WHERE keeps: one scan instead of two, for a rule that keeps
+// few rows.
+func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[string]bool, keep []string) (*slidingPlan, error) {
 	w, err := sqlguard.ParseWindowed(r.SQL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNotSliding, err)
@@ -109,11 +114,18 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 	froms := 1
 	b.WriteString("WITH ")
 	prune := p.pruneTerms()
+	from := w.From
+	if len(prune) > 0 && len(keep) > 0 {
+		fmt.Fprintf(&b, "__th_src AS MATERIALIZED (\n  SELECT %s\n  FROM %s\n  WHERE %s\n),\n", strings.Join(keep, ", "), w.From, where)
+		from, where = "__th_src AS traces", "true"
+	}
 	// Buckets are at least an hour long: a window still lies within two
 	// of them, and the count scan groups fewer rows.
 	bucket := n * max(1, int64((time.Hour+w.Window-1)/w.Window))
 	if len(prune) > 0 {
-		froms = 2
+		if from == w.From {
+			froms = 2
+		}
 		// Counts per group and bucket of the rows that can count, then
 		// the buckets whose steps can pass: those where this and the
 		// previous bucket reach every threshold together. Groups are
@@ -125,7 +137,7 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 			fmt.Fprintf(&b, ", count_if(%s) AS __thm%d", t.measure, i)
 			measures = append(measures, "("+t.measure+")")
 		}
-		fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", w.From, where)
+		fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", from, where)
 		if !slices.Contains(measures, "(true)") {
 			fmt.Fprintf(&b, "\n    AND (%s)", strings.Join(measures, " OR "))
 		}
@@ -158,7 +170,7 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 	for _, pc := range p.partials {
 		fmt.Fprintf(&b, ", %s AS %s", pc.expr, pc.name)
 	}
-	fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", w.From, where)
+	fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", from, where)
 	if len(prune) > 0 {
 		fmt.Fprintf(&b, "\n    AND hash(hash(%s), %s // %d) IN (SELECT h FROM __th_need)", strings.Join(p.keyExprs, ", "), pane, bucket)
 	}
@@ -674,13 +686,81 @@ func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Tim
 	if err != nil {
 		return nil, 1, err
 	}
-	plan, err := planSliding(r, steps, step, cols)
+	keep, err := keptColumns(ctx, inner, r, steps, cols, args)
+	if err != nil {
+		return nil, 1, err
+	}
+	plan, err := planSliding(r, steps, step, cols, keep)
 	if err != nil {
 		return nil, 1, err
 	}
 	rows, err := runSliding(ctx, inner, plan, r, steps, timeout, args)
+	if keep != nil {
+		return rows, 3, err
+	}
 	return rows, 2, err
 }
+
+// selectiveShare is the share of rows below which a rule's WHERE counts
+// as selective: its rows are copied once rather than scanned twice.
+var selectiveShare = 0.02
+
+// keptColumns returns the traces columns that r names when its WHERE
+// keeps few rows of three ten-minute samples of the replayed range (its
+// start, middle and end), nil otherwise.
+func keptColumns(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, columns map[string]bool, args []any) ([]string, error) {
+	w, err := sqlguard.ParseWindowed(r.SQL)
+	if err != nil || len(w.Where) == 0 || len(steps) == 0 {
+		return nil, nil
+	}
+	lo, hi := steps[0].Add(-w.Window), steps[len(steps)-1]
+	var b strings.Builder
+	b.WriteString("SELECT count() AS n, count_if(")
+	for i, c := range w.Where {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString("(" + c + ")")
+	}
+	b.WriteString(") AS kept FROM (")
+	var all []any
+	for i, at := range []time.Time{lo, lo.Add(hi.Sub(lo) / 2), hi.Add(-10 * time.Minute)} {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT * FROM %s WHERE timestamp > %s AND timestamp <= %s", w.From, timeLiteral(at), timeLiteral(at.Add(10*time.Minute)))
+		all = append(all, args...)
+	}
+	b.WriteString(") AS traces")
+	res, err := q.Query(ctx, b.String(), store.QueryOptions{Timeout: time.Minute}, all...)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 2 {
+		return nil, fmt.Errorf("%w: the sample returned %d rows", store.ErrQuery, len(res.Rows))
+	}
+	n, _ := res.Rows[0][0].(int64)
+	kept, _ := res.Rows[0][1].(int64)
+	if n == 0 || float64(kept) > selectiveShare*float64(n) {
+		return nil, nil
+	}
+	var keep []string
+	seen := map[string]bool{}
+	for _, word := range identRe.FindAllString(r.SQL, -1) {
+		word = strings.ToLower(word)
+		if columns[word] && !seen[word] {
+			seen[word] = true
+			keep = append(keep, quoteIdent(word))
+		}
+	}
+	if !seen["timestamp"] {
+		keep = append(keep, "timestamp")
+	}
+	return keep, nil
+}
+
+// identRe finds the words of a query that may name columns.
+var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 
 // runSliding runs plan and spreads each change point's rows over the
 // steps until the group's next change point.

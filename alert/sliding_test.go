@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tracehound/tracehound/span"
+	"github.com/tracehound/tracehound/sqlguard"
 	"github.com/tracehound/tracehound/store/duckdb"
 )
 
@@ -229,7 +231,7 @@ func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
 		{`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING n >= 100 OR peer_ip = 'x'`, nil},
 	} {
 		r := Rule{ID: "r", SQL: tc.sql}
-		plan, err := planSliding(&r, steps, time.Minute, cols)
+		plan, err := planSliding(&r, steps, time.Minute, cols, nil)
 		if err != nil {
 			t.Fatalf("planSliding(%s) = %v", tc.sql, err)
 		}
@@ -249,7 +251,7 @@ func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
 	// the HAVING terms that do not depend on the time are spread over
 	// their steps.
 	r := Rule{ID: "r", SQL: slidingRules[7]}
-	plan, err := planSliding(&r, steps, time.Minute, cols)
+	plan, err := planSliding(&r, steps, time.Minute, cols, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +261,66 @@ func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
 	}
 	// A window that is not a whole number of steps is refused.
 	r = Rule{ID: "r", SQL: slidingRules[1]}
-	if _, err := planSliding(&r, stepTimes(t0, t0.Add(time.Hour), 2*time.Minute), 2*time.Minute, cols); err == nil {
+	if _, err := planSliding(&r, stepTimes(t0, t0.Add(time.Hour), 2*time.Minute), 2*time.Minute, cols, nil); err == nil {
 		t.Errorf("planSliding with a 5-minute window at 2-minute steps = nil error")
+	}
+}
+
+// TestSlidingCopyMatchesStepByStep replays the rules whose WHERE filters
+// from a materialized copy of the rows it keeps, as it does for rules
+// that keep few rows.
+func TestSlidingCopyMatchesStepByStep(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	ctx := context.Background()
+	defer func(s float64) { selectiveShare = s }(selectiveShare)
+	selectiveShare = 1
+	from, to := t0.Add(20*time.Minute), t0.Add(4*time.Hour+10*time.Minute)
+	copied := 0
+	for i, sql := range append(append([]string(nil), slidingRules...), semiRules...) {
+		r := Rule{ID: fmt.Sprintf("r%d", i), Name: "copy", Interval: time.Minute, Severity: "low", SQL: sql, For: time.Minute}
+		if rest, _, ok := sqlguard.SplitSemiJoins(sql); ok {
+			sql = rest
+		}
+		w, err := sqlguard.ParseWindowed(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep, err := keptColumns(ctx, traces, &Rule{SQL: sql}, stepTimes(from, to, time.Minute), map[string]bool{"timestamp": true, "peer_ip": true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(w.Where) == 0 {
+			if keep != nil {
+				t.Errorf("%s: copies %v without a WHERE", r.ID, keep)
+			}
+			continue
+		}
+		if len(keep) == 0 || keep[len(keep)-1] != "timestamp" && !slices.Contains(keep, `"timestamp"`) {
+			t.Errorf("%s: copies %v", r.ID, keep)
+		}
+		opts := BacktestOptions{From: from, To: to, Step: time.Minute, Method: "per-step"}
+		single, err := Backtest(ctx, traces, r, opts)
+		if err != nil {
+			t.Fatalf("%s: per step: %v", r.ID, err)
+		}
+		opts.Method = ""
+		sliding, err := Backtest(ctx, traces, r, opts)
+		if err != nil {
+			t.Fatalf("%s: sliding: %v", r.ID, err)
+		}
+		if sliding.Method != "sliding" || len(single.Firings) < 2 {
+			t.Errorf("%s: method %s, %d firings step by step", r.ID, sliding.Method, len(single.Firings))
+		}
+		if a, b := firingsText(single.Firings), firingsText(sliding.Firings); a != b {
+			t.Errorf("%s: step by step:\n%s\nsliding from a copy:\n%s", r.ID, a, b)
+		}
+		// The sample, then one query over the copy.
+		if sliding.Queries >= 3 {
+			copied++
+		}
+	}
+	if copied < 3 {
+		t.Errorf("only %d rules read a copy", copied)
 	}
 }

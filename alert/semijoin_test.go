@@ -1,0 +1,118 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/sqlguard"
+)
+
+// semiRules are sliding rules with WHERE terms "key [NOT] IN (subquery)".
+var semiRules = []string{
+	// A caller new to an endpoint (nothing from it in the window's first
+	// 40 minutes) that few others use.
+	`SELECT peer_ip, service_name,
+	        http_method || ' ' || if(http_route != '', http_route, http_path) AS endpoint,
+	        count() AS requests, sum(response_bytes) AS bytes_read
+	 FROM traces
+	 WHERE span_kind = 'Server'
+	   AND timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now()
+	   AND http_method || ' ' ||if(http_route != '', http_route, http_path) NOT IN (
+	     SELECT http_method || ' ' || if(http_route != '', http_route, http_path)
+	     FROM traces
+	     WHERE span_kind = 'Server'
+	       AND timestamp > now() - INTERVAL 2 HOUR AND timestamp <= now() - INTERVAL 30 MINUTE
+	     GROUP BY 1
+	     HAVING uniqExact(peer_ip) > 45)
+	 GROUP BY peer_ip, service_name, endpoint
+	 HAVING count() >= 3 AND countIf(timestamp <= now() - INTERVAL 20 MINUTE) = 0`,
+	// Busy callers that also failed to log in lately.
+	`SELECT peer_ip, count() AS requests, sum(response_bytes) AS bytes_read
+	 FROM traces
+	 WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now()
+	   AND peer_ip IN (SELECT peer_ip FROM traces
+	                   WHERE timestamp > now() - INTERVAL 30 MINUTE AND timestamp <= now() AND status_code = 401
+	                   GROUP BY peer_ip HAVING count() >= 3)
+	 GROUP BY peer_ip
+	 HAVING count() >= 12`,
+}
+
+func TestSemiJoinSlidingMatchesStepByStep(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	ctx := context.Background()
+	from, to := t0.Add(20*time.Minute), t0.Add(5*time.Hour)
+	// An exclusion filters every read, with its arguments once per read.
+	exclude := func(r *Rule) (string, []any, error) {
+		n := strings.Count(r.SQL, "FROM traces")
+		var args []any
+		for range n {
+			args = append(args, "198.51.100.7", "key-3")
+		}
+		return strings.ReplaceAll(r.SQL, "FROM traces", "FROM (SELECT * FROM traces WHERE NOT coalesce((peer_ip = ? OR api_key_id = ?), false)) AS traces"), args, nil
+	}
+	for i, sql := range semiRules {
+		for _, tc := range []struct {
+			step    time.Duration
+			rewrite Rewriter
+		}{{time.Minute, nil}, {5 * time.Minute, nil}, {time.Minute, exclude}} {
+			r := Rule{ID: fmt.Sprintf("s%d", i), Name: "semi", Interval: tc.step, Severity: "low", SQL: sql, For: tc.step}
+			name := fmt.Sprintf("%s/%v/rewrite=%v", r.ID, tc.step, tc.rewrite != nil)
+			opts := BacktestOptions{From: from, To: to, Step: tc.step, Rewrite: tc.rewrite, Method: "per-step"}
+			single, err := Backtest(ctx, traces, r, opts)
+			if err != nil {
+				t.Fatalf("%s: per step: %v", name, err)
+			}
+			opts.Method = ""
+			sliding, err := Backtest(ctx, traces, r, opts)
+			if err != nil {
+				t.Fatalf("%s: sliding: %v", name, err)
+			}
+			if sliding.Method != "sliding" || sliding.Evaluations != single.Evaluations {
+				t.Errorf("%s: method %s, %d evaluations; want sliding, %d", name, sliding.Method, sliding.Evaluations, single.Evaluations)
+			}
+			if len(single.Firings) < 2 {
+				t.Errorf("%s: %d firings step by step; the comparison must compare something", name, len(single.Firings))
+			}
+			if a, b := firingsText(single.Firings), firingsText(sliding.Firings); a != b || single.Notifications != sliding.Notifications {
+				t.Errorf("%s: step by step (%d notifications):\n%s\nsliding (%d notifications):\n%s", name, single.Notifications, a, sliding.Notifications, b)
+			}
+			// The subquery must matter: without it the rule fires more.
+			rest, _, ok := sqlguard.SplitSemiJoins(sql)
+			if !ok {
+				t.Fatalf("%s: not split", name)
+			}
+			r.SQL = rest
+			all, err := Backtest(ctx, traces, r, opts)
+			if err != nil {
+				t.Fatalf("%s: without the subquery: %v", name, err)
+			}
+			if len(all.Firings) <= len(sliding.Firings) {
+				t.Errorf("%s: %d firings without the subquery, %d with it; the test must filter something", name, len(all.Firings), len(sliding.Firings))
+			}
+		}
+	}
+}
+
+func TestPlanSemiSlidingRefuses(t *testing.T) {
+	for _, sql := range []string{
+		// The key is no column.
+		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now()
+		   AND api_key_id IN (SELECT api_key_id FROM traces) GROUP BY peer_ip`,
+		// The key is an aggregate column.
+		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now()
+		   AND count() IN (SELECT 1) GROUP BY peer_ip`,
+		// The rest is not windowed.
+		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE
+		   AND peer_ip IN (SELECT peer_ip FROM traces) GROUP BY peer_ip`,
+		// No subquery at all.
+		`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`,
+	} {
+		if _, err := planSemiSliding(nil, &Rule{ID: "r", SQL: sql}); err == nil {
+			t.Errorf("planSemiSliding(%s) = nil error", sql)
+		}
+	}
+}
