@@ -156,6 +156,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// Checkpoints compress what DuckDB's own WAL holds; fewer, larger
 		// ones cost less per row than one per apply batch.
 		"SET checkpoint_threshold = '128MB'",
+		// Large window and sort queries (a week's backtest) fit the
+		// memory limit without keeping rows in insertion order; a query
+		// that needs an order says ORDER BY.
+		"SET preserve_insertion_order = false",
 		// Queries read the trace store and nothing else: no files, URLs
 		// or other databases, and no extension is fetched or loaded on
 		// demand. DuckDB refuses to turn external access back on while the
