@@ -32,6 +32,8 @@ import (
 // window's length, at least an hour), and only the groups and buckets
 // whose two-bucket total reaches the threshold are aggregated by pane: a
 // window lies within two consecutive buckets, so no other step can pass.
+// A distinct count's bucket total is its distinct values: a window's are
+// at most the sum of its two buckets'.
 
 // slidingPlan is the SQL of a sliding replay and how to read its rows.
 type slidingPlan struct {
@@ -134,7 +136,11 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		fmt.Fprintf(&b, "__th_b AS (\n  SELECT hash(%s) AS __th_kh, %s // %d AS __th_bk", strings.Join(p.keyExprs, ", "), pane, bucket)
 		var measures []string
 		for i, t := range prune {
-			fmt.Fprintf(&b, ", count_if(%s) AS __thm%d", t.measure, i)
+			if t.distinct != "" {
+				fmt.Fprintf(&b, ", count(DISTINCT CASE WHEN %s THEN %s END) AS __thm%d", t.measure, t.distinct, i)
+			} else {
+				fmt.Fprintf(&b, ", count_if(%s) AS __thm%d", t.measure, i)
+			}
 			measures = append(measures, "("+t.measure+")")
 		}
 		fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", from, where)
@@ -585,6 +591,10 @@ func (p *slidingBuilder) span(a *sqlguard.Aggregate) (from, to int64) {
 type pruneTerm struct {
 	measure string
 	min     int64
+	// distinct, when set, is the expression whose distinct values (of
+	// the rows matching measure) are counted: a window's distinct count
+	// is at most the sum of its two buckets'.
+	distinct string
 }
 
 var thresholdRe = regexp.MustCompile(`^\s*(>=|>)\s*([0-9]+(?:\.[0-9]+)?)\s*$`)
@@ -592,8 +602,9 @@ var aliasThresholdRe = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|>)
 
 // pruneTerms finds the HAVING terms "count-like >= c" (or >), directly or
 // through a column alias: count(), count(x), countIf(c), uniqExact(x) and
-// count(DISTINCT x). Each bounds from below how many rows, of those
-// matching its measure, the window must hold.
+// count(DISTINCT x). Each bounds from below how many rows (distinct
+// values, for a distinct count), of those matching its measure, the
+// window must hold.
 func (p *slidingBuilder) pruneTerms() []pruneTerm {
 	var out []pruneTerm
 	for _, t := range p.w.HavingTerms {
@@ -634,23 +645,28 @@ func (p *slidingBuilder) pruneTerms() []pruneTerm {
 		if need <= 1 {
 			continue
 		}
-		measure := ""
+		measure, distinct := "", ""
 		switch {
 		case agg.Name == "count" && !agg.Distinct && len(agg.Args) == 0:
 			measure = "true"
-		case agg.Name == "count" || agg.Name == "uniqexact" || agg.Name == "uniq":
+		case agg.Name == "count" && !agg.Distinct:
 			if len(agg.Args) != 1 {
 				continue
 			}
 			measure = "(" + agg.Args[0] + ") IS NOT NULL"
+		case agg.Name == "count" || agg.Name == "uniqexact" || agg.Name == "uniq":
+			if len(agg.Args) != 1 {
+				continue
+			}
+			measure, distinct = "("+agg.Args[0]+") IS NOT NULL", agg.Args[0]
 		case agg.Name == "countif":
 			measure = agg.Args[0]
 		case agg.Name == "uniqexactif":
-			measure = "(" + agg.Args[1] + ") AND (" + agg.Args[0] + ") IS NOT NULL"
+			measure, distinct = "("+agg.Args[1]+") AND ("+agg.Args[0]+") IS NOT NULL", agg.Args[0]
 		default:
 			continue
 		}
-		out = append(out, pruneTerm{measure: measure, min: need})
+		out = append(out, pruneTerm{measure: measure, min: need, distinct: distinct})
 	}
 	return out
 }

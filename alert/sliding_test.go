@@ -222,7 +222,7 @@ func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
 		prune []string
 	}{
 		{slidingRules[0], []string{">= 100"}},
-		{slidingRules[2], []string{">= 3"}},
+		{slidingRules[2], []string{">= 3", "count(DISTINCT CASE WHEN (peer_ip) IS NOT NULL THEN peer_ip END)"}},
 		{slidingRules[4], []string{">= 151"}},
 		{slidingRules[3], nil},
 		{slidingRules[7], []string{">= 40"}},

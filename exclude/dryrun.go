@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,8 +133,12 @@ type RuleEffect struct {
 	FiringsRemoved      int    `json:"firings_removed"`
 	FiringsAdded        int    `json:"firings_added"`
 	// Skipped says why the rule was not replayed.
-	Skipped string        `json:"skipped,omitempty"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Skipped string `json:"skipped,omitempty"`
+	// Method is how the replays ran (see alert.BacktestResult), both
+	// methods when they differ; Fallback why one left the fastest.
+	Method   string        `json:"method,omitempty"`
+	Fallback string        `json:"fallback,omitempty"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
 }
 
 // FiringDiff is one alert firing that would disappear or appear.
@@ -355,6 +360,11 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			diffs[i] = diff{removed, added}
 			effects[i].NotificationsBefore, effects[i].NotificationsAfter = before.Notifications, after.Notifications
 			effects[i].FiringsRemoved, effects[i].FiringsAdded = len(removed), len(added)
+			effects[i].Method = before.Method
+			if after.Method != before.Method {
+				effects[i].Method += ", " + after.Method
+			}
+			effects[i].Fallback = strings.TrimPrefix(strings.TrimSuffix(before.FallbackReason+"; "+after.FallbackReason, "; "), "; ")
 			effects[i].Elapsed = time.Since(start)
 			report.ruleDone(r.ID)
 		}()
