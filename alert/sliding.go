@@ -136,11 +136,7 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		fmt.Fprintf(&b, "__th_b AS (\n  SELECT hash(%s) AS __th_kh, %s // %d AS __th_bk", strings.Join(p.keyExprs, ", "), pane, bucket)
 		var measures []string
 		for i, t := range prune {
-			if t.distinct != "" {
-				fmt.Fprintf(&b, ", count(DISTINCT CASE WHEN %s THEN %s END) AS __thm%d", t.measure, t.distinct, i)
-			} else {
-				fmt.Fprintf(&b, ", count_if(%s) AS __thm%d", t.measure, i)
-			}
+			fmt.Fprintf(&b, ", %s AS __thm%d", t.bucketAgg(), i)
 			measures = append(measures, "("+t.measure+")")
 		}
 		fmt.Fprintf(&b, "\n  FROM %s\n  WHERE %s", from, where)
@@ -149,15 +145,22 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		}
 		b.WriteString("\n  GROUP BY ALL\n),\n")
 		// Two buckets reach a threshold together only if one of them
-		// holds half of it: look only next to such buckets.
+		// holds half of it: look only next to such buckets. Any term
+		// will do; a volume of bytes is rarer than a count of rows.
 		heavy := 0
 		for i, t := range prune {
+			if (t.sum != "") != (prune[heavy].sum != "") {
+				if t.sum != "" {
+					heavy = i
+				}
+				continue
+			}
 			if t.min > prune[heavy].min {
 				heavy = i
 			}
 		}
 		fmt.Fprintf(&b, "__th_h AS (\n  SELECT DISTINCT __th_kh, __th_bk + d AS __th_bk FROM __th_b, (VALUES (0), (1)) AS __th_d(d) WHERE __thm%d >= %d\n),\n",
-			heavy, (prune[heavy].min+1)/2)
+			heavy, prune[heavy].half())
 		b.WriteString("__th_c AS (\n  SELECT h.__th_kh, h.__th_bk FROM __th_h AS h JOIN __th_b AS c ON c.__th_kh = h.__th_kh AND (c.__th_bk = h.__th_bk OR c.__th_bk = h.__th_bk - 1)\n  GROUP BY ALL HAVING ")
 		for i, t := range prune {
 			if i > 0 {
@@ -595,6 +598,29 @@ type pruneTerm struct {
 	// the rows matching measure) are counted: a window's distinct count
 	// is at most the sum of its two buckets'.
 	distinct string
+	// sum, when set, is the expression summed: a window's sum is at most
+	// the sum of its two buckets' positive values.
+	sum string
+}
+
+// bucketAgg is the aggregate that bounds t in one bucket.
+func (t pruneTerm) bucketAgg() string {
+	switch {
+	case t.distinct != "":
+		return fmt.Sprintf("count(DISTINCT CASE WHEN %s THEN %s END)", t.measure, t.distinct)
+	case t.sum != "":
+		return fmt.Sprintf("coalesce(sum(CASE WHEN %s THEN greatest(%s, 0) END), 0)", t.measure, t.sum)
+	}
+	return fmt.Sprintf("count_if(%s)", t.measure)
+}
+
+// half is what one of two buckets must hold for them to reach t
+// together.
+func (t pruneTerm) half() int64 {
+	if t.sum != "" {
+		return t.min / 2
+	}
+	return (t.min + 1) / 2
 }
 
 var thresholdRe = regexp.MustCompile(`^\s*(>=|>)\s*([0-9]+(?:\.[0-9]+)?)\s*$`)
@@ -604,7 +630,8 @@ var aliasThresholdRe = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|>)
 // through a column alias: count(), count(x), countIf(c), uniqExact(x) and
 // count(DISTINCT x). Each bounds from below how many rows (distinct
 // values, for a distinct count), of those matching its measure, the
-// window must hold.
+// window must hold. A term "sum(x) >= c" (or sumIf) bounds the sum of the
+// positive values of x.
 func (p *slidingBuilder) pruneTerms() []pruneTerm {
 	var out []pruneTerm
 	for _, t := range p.w.HavingTerms {
@@ -636,6 +663,23 @@ func (p *slidingBuilder) pruneTerms() []pruneTerm {
 		}
 		v, err := strconv.ParseFloat(num, 64)
 		if err != nil || v > 1e15 {
+			continue
+		}
+		if agg.Name == "sum" || agg.Name == "sumif" {
+			// A sum of at least v (or more than v) is at least floor(v).
+			args := 1
+			if agg.Name == "sumif" {
+				args = 2
+			}
+			need := int64(math.Floor(v))
+			if len(agg.Args) != args || need <= 1 {
+				continue
+			}
+			t := pruneTerm{measure: "(" + agg.Args[0] + ") > 0", sum: agg.Args[0], min: need}
+			if agg.Name == "sumif" {
+				t.measure = "(" + agg.Args[1] + ") AND (" + agg.Args[0] + ") > 0"
+			}
+			out = append(out, t)
 			continue
 		}
 		need := int64(math.Ceil(v))

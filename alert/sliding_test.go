@@ -80,7 +80,7 @@ var slidingRules = []string{
 	 WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now()
 	   AND http_method = 'GET' AND peer_ip != ''
 	 GROUP BY peer_ip
-	 HAVING successes >= 100 AND bytes_read >= 5000000 AND avg_response_bytes >= 65536`,
+	 HAVING successes >= 100 AND bytes_read >= 100000000 AND avg_response_bytes >= 65536`,
 	// Ratios, IN lists, a distinct count of keys.
 	`SELECT peer_ip, countIf(status_code IN (401, 403)) AS failures, count() AS requests,
 	        countIf(status_code IN (401, 403)) / count() AS failure_ratio, uniqExact(api_key_id) AS api_keys
@@ -134,7 +134,7 @@ var slidingRules = []string{
 	 FROM traces
 	 WHERE timestamp >= now() - INTERVAL 15 MINUTE AND timestamp < now()
 	 GROUP BY peer_ip
-	 HAVING requests >= 20`,
+	 HAVING requests >= 20 AND middle_bytes >= 100000`,
 	// now() outside the aggregates: a key's last 15 minutes against
 	// its own rate since its first request, and how long it has been
 	// idle.
@@ -226,8 +226,10 @@ func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
 		{slidingRules[4], []string{">= 151"}},
 		{slidingRules[3], nil},
 		{slidingRules[7], []string{">= 40"}},
-		// A sum or an OR cannot prune.
-		{`SELECT peer_ip, sum(response_bytes) AS b FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING b >= 100`, nil},
+		// A sum prunes on its positive values; an OR cannot prune.
+		{`SELECT peer_ip, sum(response_bytes) AS b FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING b >= 100`,
+			[]string{"sum(CASE WHEN (response_bytes) > 0 THEN greatest(response_bytes, 0) END)", "__thm0 >= 50", ">= 100"}},
+		{`SELECT peer_ip, sum(response_bytes) AS b FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING b >= 1`, nil},
 		{`SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip HAVING n >= 100 OR peer_ip = 'x'`, nil},
 	} {
 		r := Rule{ID: "r", SQL: tc.sql}
