@@ -513,6 +513,9 @@ func ParseDuration(s string) (time.Duration, error) {
 
 func (d Duration) String() string {
 	td := time.Duration(d)
+	if td == 0 {
+		return "0" // what flag help treats as no default
+	}
 	if td > 0 && td%(24*time.Hour) == 0 {
 		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
 	}
