@@ -31,6 +31,16 @@ type Row struct {
 	Values map[string]any
 	// Columns is the whole row, column → value, for templates.
 	Columns map[string]any
+	// memo, when set, is shared by the copies of a row that several
+	// steps of a backtest hold: their labels and fingerprint are worked
+	// out once.
+	memo *rowMemo
+}
+
+// rowMemo is a row's labels and fingerprint under one rule.
+type rowMemo struct {
+	labels map[string]string
+	fp     string
 }
 
 // identityColumns says which columns identify an instance: group_by when
@@ -254,8 +264,17 @@ func (m *machine) step(ts time.Time, rows []Row) ([]Alert, error) {
 	r := m.rule
 	matched := make(map[string]bool, len(rows))
 	for _, row := range rows {
-		labels := m.labelsFor(row)
-		fp := fingerprint(r.ID, labels)
+		var labels map[string]string
+		var fp string
+		if row.memo != nil && row.memo.fp != "" {
+			labels, fp = row.memo.labels, row.memo.fp
+		} else {
+			labels = m.labelsFor(row)
+			fp = fingerprint(r.ID, labels)
+			if row.memo != nil {
+				row.memo.labels, row.memo.fp = labels, fp
+			}
+		}
 		if matched[fp] {
 			return nil, fmt.Errorf("two result rows have the same identity %v; add the distinguishing columns to group_by or aggregate", row.Labels)
 		}

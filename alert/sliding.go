@@ -836,9 +836,22 @@ func runSliding(ctx context.Context, inner store.Querier, plan *slidingPlan, r *
 	if len(res.Columns) < 3 || res.Columns[0] != paneColumn || res.Columns[1] != nextColumn {
 		return nil, fmt.Errorf("%w: sliding query returned columns %v", store.ErrQuery, res.Columns)
 	}
+	// Each change point's row is converted once and shared by its steps,
+	// with a memo for the state machine's labels and fingerprint.
+	in := &store.Result{Columns: res.Columns[2:], Rows: make([][]any, len(res.Rows))}
+	if len(res.Types) > 2 {
+		in.Types = res.Types[2:]
+	}
+	for j, row := range res.Rows {
+		in.Rows[j] = row[2:]
+	}
+	converted, err := rowsFromResult(r, in)
+	if err != nil {
+		return nil, err
+	}
 	last := plan.first + int64(len(steps)) - 1
-	byStep := make([][][]any, len(steps))
-	for _, row := range res.Rows {
+	out := make([][]Row, len(steps))
+	for j, row := range res.Rows {
 		from, ok := row[0].(int64)
 		if !ok {
 			return nil, fmt.Errorf("sliding query: pane %v (%T) is not an integer", row[0], row[0])
@@ -849,26 +862,16 @@ func runSliding(ctx context.Context, inner store.Querier, plan *slidingPlan, r *
 				return nil, fmt.Errorf("sliding query: next pane %v (%T) is not an integer", row[1], row[1])
 			}
 		}
+		cp := converted[j]
+		cp.memo = &rowMemo{}
 		for pn := max(from, plan.first); pn < to && pn <= last; pn++ {
 			i := pn - plan.first
-			byStep[i] = append(byStep[i], row[2:])
+			out[i] = append(out[i], cp)
 		}
 	}
-	out := make([][]Row, len(steps))
-	in := &store.Result{Columns: res.Columns[2:]}
-	if len(res.Types) > 2 {
-		in.Types = res.Types[2:]
-	}
-	for i, rows := range byStep {
-		if len(rows) == 0 {
-			continue
-		}
+	for i, rows := range out {
 		if len(rows) > r.limit() {
 			return nil, fmt.Errorf("at %s: the query returned more than the rule's limit of %d rows", steps[i].UTC().Format(time.RFC3339), r.limit())
-		}
-		in.Rows = rows
-		if out[i], err = rowsFromResult(r, in); err != nil {
-			return nil, err
 		}
 	}
 	return out, nil
