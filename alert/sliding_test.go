@@ -152,7 +152,6 @@ var slidingRules = []string{
 func TestSlidingMatchesStepByStep(t *testing.T) {
 	traces := openTraces(t)
 	mixedTraffic(t, traces)
-	ctx := context.Background()
 	from, to := t0.Add(20*time.Minute), t0.Add(4*time.Hour+10*time.Minute)
 	// Exclusions replay rules over a filtered copy of traces with
 	// positional arguments.
@@ -170,27 +169,38 @@ func TestSlidingMatchesStepByStep(t *testing.T) {
 				continue
 			}
 			name := fmt.Sprintf("%s/%v/rewrite=%v", r.ID, tc.step, tc.rewrite != nil)
-			opts := BacktestOptions{From: from, To: to, Step: tc.step, Rewrite: tc.rewrite, Method: "per-step"}
-			single, err := Backtest(ctx, traces, r, opts)
-			if err != nil {
-				t.Fatalf("%s: per step: %v", name, err)
-			}
-			opts.Method = "sliding"
-			sliding, err := Backtest(ctx, traces, r, opts)
-			if err != nil {
-				t.Fatalf("%s: sliding: %v", name, err)
-			}
-			if sliding.Method != "sliding" || sliding.Evaluations != single.Evaluations {
-				t.Errorf("%s: method %s, %d evaluations; want sliding, %d", name, sliding.Method, sliding.Evaluations, single.Evaluations)
-			}
-			if len(single.Firings) < 2 {
-				t.Errorf("%s: %d firings step by step; the comparison must compare something", name, len(single.Firings))
-			}
-			if a, b := firingsText(single.Firings), firingsText(sliding.Firings); a != b || single.Notifications != sliding.Notifications {
-				t.Errorf("%s: step by step (%d notifications):\n%s\nsliding (%d notifications):\n%s", name, single.Notifications, a, sliding.Notifications, b)
-			}
+			slidesLikeSteps(t, name, traces, r, BacktestOptions{From: from, To: to, Step: tc.step, Rewrite: tc.rewrite, Method: "sliding"})
 		}
 	}
+}
+
+// slidesLikeSteps replays r step by step and with opts (whose Method is
+// "sliding", or empty for the fastest), checks that the second replay
+// slid and fired as the first did, and returns it.
+func slidesLikeSteps(t *testing.T, name string, traces *duckdb.Store, r Rule, opts BacktestOptions) BacktestResult {
+	t.Helper()
+	ctx := context.Background()
+	method := opts.Method
+	opts.Method = "per-step"
+	single, err := Backtest(ctx, traces, r, opts)
+	if err != nil {
+		t.Fatalf("%s: per step: %v", name, err)
+	}
+	opts.Method = method
+	sliding, err := Backtest(ctx, traces, r, opts)
+	if err != nil {
+		t.Fatalf("%s: sliding: %v", name, err)
+	}
+	if sliding.Method != "sliding" || sliding.Evaluations != single.Evaluations {
+		t.Errorf("%s: method %s, %d evaluations; want sliding, %d", name, sliding.Method, sliding.Evaluations, single.Evaluations)
+	}
+	if len(single.Firings) < 2 {
+		t.Errorf("%s: %d firings step by step; the comparison must compare something", name, len(single.Firings))
+	}
+	if a, b := firingsText(single.Firings), firingsText(sliding.Firings); a != b || single.Notifications != sliding.Notifications {
+		t.Errorf("%s: step by step (%d notifications):\n%s\nsliding (%d notifications):\n%s", name, single.Notifications, a, sliding.Notifications, b)
+	}
+	return sliding
 }
 
 // firingsText is a comparable rendering of firings: floats to nine
@@ -301,22 +311,7 @@ func TestSlidingCopyMatchesStepByStep(t *testing.T) {
 		if len(keep) == 0 || keep[len(keep)-1] != "timestamp" && !slices.Contains(keep, `"timestamp"`) {
 			t.Errorf("%s: copies %v", r.ID, keep)
 		}
-		opts := BacktestOptions{From: from, To: to, Step: time.Minute, Method: "per-step"}
-		single, err := Backtest(ctx, traces, r, opts)
-		if err != nil {
-			t.Fatalf("%s: per step: %v", r.ID, err)
-		}
-		opts.Method = ""
-		sliding, err := Backtest(ctx, traces, r, opts)
-		if err != nil {
-			t.Fatalf("%s: sliding: %v", r.ID, err)
-		}
-		if sliding.Method != "sliding" || len(single.Firings) < 2 {
-			t.Errorf("%s: method %s, %d firings step by step", r.ID, sliding.Method, len(single.Firings))
-		}
-		if a, b := firingsText(single.Firings), firingsText(sliding.Firings); a != b {
-			t.Errorf("%s: step by step:\n%s\nsliding from a copy:\n%s", r.ID, a, b)
-		}
+		sliding := slidesLikeSteps(t, r.ID, traces, r, BacktestOptions{From: from, To: to, Step: time.Minute})
 		// The sample, then one query over the copy.
 		if sliding.Queries >= 3 {
 			copied++
