@@ -267,6 +267,10 @@ func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.T
 		return "", queries, "", err
 	case errors.Is(err, errNotSliding):
 		return "", queries, "", nil
+	case semi != nil && errors.Is(err, errRowLimit):
+		// The rule without its subqueries matched too many groups at a
+		// step; the batched replay applies them in the query.
+		return "", queries, "sliding: " + err.Error(), nil
 	case ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrQuery) || isOutOfMemory(err)):
 		return "", queries, "sliding: " + err.Error(), nil
 	default:

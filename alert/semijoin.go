@@ -36,9 +36,9 @@ type semiJoin struct {
 }
 
 // relaxedLimit is how many rows a step of the rule without its semi-joins
-// may hold: more than the rule's own limit, since the subqueries remove
-// some.
-const relaxedLimit = 100_000
+// may hold, whatever the rule's own limit: the subqueries remove some.
+// A step with more falls back to the batched replay.
+var relaxedLimit = 100_000
 
 // planSemiSliding splits r, read through q, into a sliding rule and its
 // semi-joins. It fails with errNotSliding when r has no such shape.
@@ -63,7 +63,7 @@ func planSemiSliding(q store.Querier, r *Rule) (*semiSliding, error) {
 	}
 	s := &semiSliding{rule: *r, limit: r.limit()}
 	s.rule.SQL = rest
-	s.rule.Limit = max(relaxedLimit, r.limit())
+	s.rule.Limit = relaxedLimit
 	var restArgs []any
 	used := 0
 	for _, j := range semis {
@@ -83,9 +83,6 @@ func planSemiSliding(q store.Querier, r *Rule) (*semiSliding, error) {
 			return nil, fmt.Errorf("%w: the key %s of an IN (subquery) is none of its columns", errNotSliding, j.Key)
 		}
 		s.joins = append(s.joins, semiJoin{SemiJoin: j, column: column, q: withArgs(args[j.ParamsBefore:used])})
-	}
-	if q, ok := q.(argsQuerier); ok && len(q.args) < used {
-		return nil, fmt.Errorf("%w: its placeholders and arguments do not match", errNotSliding)
 	}
 	restArgs = append(restArgs, args[used:]...)
 	s.q = withArgs(restArgs)

@@ -99,3 +99,31 @@ func TestPlanSemiSlidingRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestSemiJoinTooManyCandidatesFallsBack replays a rule whose part
+// without its subquery matches more groups than the limit allows: the
+// replay falls back to batched steps, which apply the subquery in the
+// query, and fires as step by step does.
+func TestSemiJoinTooManyCandidatesFallsBack(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	defer func(n int) { relaxedLimit = n }(relaxedLimit)
+	relaxedLimit = 1
+	r := Rule{ID: "s1", Name: "semi", Interval: time.Minute, Severity: "low", SQL: semiRules[1], For: time.Minute}
+	opts := BacktestOptions{From: t0.Add(20 * time.Minute), To: t0.Add(5 * time.Hour), Step: time.Minute, Method: "per-step"}
+	single, err := Backtest(context.Background(), traces, r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Method = ""
+	res, err := Backtest(context.Background(), traces, r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Method != "batched" || !strings.Contains(res.FallbackReason, "limit of 1 rows") {
+		t.Errorf("method %s, fallback %q; want batched after the sliding part's row limit", res.Method, res.FallbackReason)
+	}
+	if len(single.Firings) < 2 || firingsText(single.Firings) != firingsText(res.Firings) {
+		t.Errorf("step by step:\n%s\nafter the fallback:\n%s", firingsText(single.Firings), firingsText(res.Firings))
+	}
+}

@@ -55,6 +55,10 @@ const (
 // errNotSliding marks a rule or a step that a sliding replay cannot take.
 var errNotSliding = errors.New("not replayable with sliding panes")
 
+// errRowLimit marks a step of a sliding replay with more rows than its
+// rule's limit.
+var errRowLimit = errors.New("too many rows")
+
 // planSliding builds the sliding replay of r at steps, evenly spaced by
 // step. columns are the traces table's columns (lower case): a GROUP BY
 // name that is one of them means the column, not a SELECT alias.
@@ -871,7 +875,7 @@ func runSliding(ctx context.Context, inner store.Querier, plan *slidingPlan, r *
 	}
 	for i, rows := range out {
 		if len(rows) > r.limit() {
-			return nil, fmt.Errorf("at %s: the query returned more than the rule's limit of %d rows", steps[i].UTC().Format(time.RFC3339), r.limit())
+			return nil, fmt.Errorf("at %s: the query returned more than the rule's limit of %d rows: %w", steps[i].UTC().Format(time.RFC3339), r.limit(), errRowLimit)
 		}
 	}
 	return out, nil
