@@ -198,6 +198,7 @@ type runner struct {
 func sameDefinition(a, b Rule) bool {
 	a.File, a.Line, b.File, b.Line = "", 0, "", 0
 	a.annotations, b.annotations = nil, nil
+	a.annotationsUseTime, b.annotationsUseTime = false, false
 	return reflect.DeepEqual(a, b)
 }
 

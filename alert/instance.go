@@ -231,6 +231,9 @@ type instance struct {
 	KeepFiringSince time.Time `json:"keep_firing_since,omitzero"`
 	// ResolvedSent is set once the resolution reached the sink.
 	ResolvedSent bool `json:"resolved_sent,omitempty"`
+	// memo is the shared backtest row the annotations were expanded
+	// from.
+	memo *rowMemo
 }
 
 // machine holds a rule's instances and moves them through their states.
@@ -279,18 +282,23 @@ func (m *machine) step(ts time.Time, rows []Row) ([]Alert, error) {
 			return nil, fmt.Errorf("two result rows have the same identity %v; add the distinguishing columns to group_by or aggregate", row.Labels)
 		}
 		matched[fp] = true
-		data := make(map[string]any, len(row.Columns)+3)
-		for k, v := range row.Columns {
-			data[k] = v
-		}
-		data["Labels"], data["Values"], data["EvalTime"] = labels, row.Values, ts
 		in, ok := m.instances[fp]
 		if !ok || in.State == StateResolved {
 			in = &instance{Fingerprint: fp, State: StatePending, ActiveAt: ts}
 			m.instances[fp] = in
 		}
 		in.Labels, in.Values, in.LastMatchAt = labels, row.Values, ts
-		in.Annotations = r.expand(data)
+		// A backtest step holding the same row as the step before has
+		// the same annotations, unless they show the evaluation time.
+		if row.memo == nil || in.memo != row.memo || r.annotationsUseTime {
+			data := make(map[string]any, len(row.Columns)+3)
+			for k, v := range row.Columns {
+				data[k] = v
+			}
+			data["Labels"], data["Values"], data["EvalTime"] = labels, row.Values, ts
+			in.Annotations = r.expand(data)
+			in.memo = row.memo
+		}
 		in.KeepFiringSince = time.Time{}
 		if in.State == StatePending && ts.Sub(in.ActiveAt) >= r.For {
 			in.State, in.FiredAt = StateFiring, ts

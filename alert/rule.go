@@ -85,6 +85,8 @@ type Rule struct {
 	Line int
 
 	annotations map[string]*template.Template
+	// annotationsUseTime is set when an annotation shows .EvalTime.
+	annotationsUseTime bool
 }
 
 // ruleYAML is the YAML form of a rule.
@@ -428,7 +430,9 @@ func (r *Rule) compile() []fieldError {
 		seen[c] = true
 	}
 	r.annotations = map[string]*template.Template{}
+	r.annotationsUseTime = false
 	for _, name := range slices.Sorted(maps.Keys(r.Annotations)) {
+		r.annotationsUseTime = r.annotationsUseTime || strings.Contains(r.Annotations[name], "EvalTime")
 		t, err := template.New(name).Funcs(templateFuncs).Option("missingkey=zero").Parse(r.Annotations[name])
 		if err != nil {
 			fail("annotations", "%s: %v", name, strings.TrimPrefix(err.Error(), "template: "))

@@ -217,8 +217,8 @@ func firingsText(fs []Firing) string {
 			vals = append(vals, fmt.Sprintf("%s=%v", k, v))
 		}
 		sort.Strings(vals)
-		lines = append(lines, fmt.Sprintf("%v %s %s %s %s", f.Labels, f.ActiveAt.Format(time.TimeOnly), f.StartedAt.Format(time.TimeOnly),
-			f.ResolvedAt.Format(time.TimeOnly), strings.Join(vals, " ")))
+		lines = append(lines, fmt.Sprintf("%v %s %s %s %s %v", f.Labels, f.ActiveAt.Format(time.TimeOnly), f.StartedAt.Format(time.TimeOnly),
+			f.ResolvedAt.Format(time.TimeOnly), strings.Join(vals, " "), f.Annotations))
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
@@ -319,5 +319,26 @@ func TestSlidingCopyMatchesStepByStep(t *testing.T) {
 	}
 	if copied < 3 {
 		t.Errorf("only %d rules read a copy", copied)
+	}
+}
+
+// TestSlidingAnnotationsMatchStepByStep checks the annotations a sliding
+// replay records, which it expands once per change point unless they
+// show the evaluation time.
+func TestSlidingAnnotationsMatchStepByStep(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	from, to := t0.Add(20*time.Minute), t0.Add(4*time.Hour+10*time.Minute)
+	for _, ann := range []map[string]string{
+		{"summary": "{{.api_key_id}}: {{.ips}} addresses, {{.requests}} requests, {{humanizeBytes .bytes_read}}"},
+		{"summary": "{{.ips}} addresses", "when": "{{.EvalTime.Format \"15:04\"}}"},
+	} {
+		r := Rule{ID: "ann", Name: "annotations", Interval: time.Minute, Severity: "low", SQL: slidingRules[2], For: 3 * time.Minute, Annotations: ann}
+		res := slidesLikeSteps(t, fmt.Sprint(ann), traces, r, BacktestOptions{From: from, To: to, Step: time.Minute, Method: "sliding"})
+		for _, f := range res.Firings {
+			if f.Annotations["summary"] == "" || ann["when"] != "" && f.Annotations["when"] != f.StartedAt.Format("15:04") {
+				t.Fatalf("%v: firing at %s has annotations %v", ann, f.StartedAt.Format(time.TimeOnly), f.Annotations)
+			}
+		}
 	}
 }
