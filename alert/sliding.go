@@ -43,6 +43,8 @@ type slidingPlan struct {
 	froms int
 	// first is the pane of the first step; step i is pane first+i.
 	first int64
+	// w is the rule's query.
+	w *sqlguard.Windowed
 }
 
 // slidingColumns names the extra columns of a sliding result: the change
@@ -153,13 +155,7 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		// will do; a volume of bytes is rarer than a count of rows.
 		heavy := 0
 		for i, t := range prune {
-			if (t.sum != "") != (prune[heavy].sum != "") {
-				if t.sum != "" {
-					heavy = i
-				}
-				continue
-			}
-			if t.min > prune[heavy].min {
+			if h := prune[heavy]; t.sum != "" && h.sum == "" || (t.sum != "") == (h.sum != "") && t.min > h.min {
 				heavy = i
 			}
 		}
@@ -286,7 +282,7 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		b.WriteString("\nWHERE " + p.replaced(w.Having))
 	}
 	b.WriteString("\nORDER BY __th_pane")
-	return &slidingPlan{sql: b.String(), froms: froms, first: first}, nil
+	return &slidingPlan{sql: b.String(), froms: froms, first: first, w: w}, nil
 }
 
 // slidingBuilder resolves a Windowed query's keys and aggregates.
@@ -750,31 +746,37 @@ func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Tim
 	if err != nil {
 		return nil, 1, err
 	}
-	keep, err := keptColumns(ctx, inner, r, steps, cols, args)
+	plan, err := planSliding(r, steps, step, cols, nil)
 	if err != nil {
 		return nil, 1, err
 	}
-	plan, err := planSliding(r, steps, step, cols, keep)
-	if err != nil {
-		return nil, 1, err
+	queries := 2
+	if plan.froms == 2 {
+		// A count scan and a pane scan: one copy may do for both.
+		queries++
+		keep, err := keptColumns(ctx, inner, r.SQL, plan.w, steps, cols, args)
+		if err != nil {
+			return nil, queries - 1, err
+		}
+		if keep != nil {
+			if plan, err = planSliding(r, steps, step, cols, keep); err != nil {
+				return nil, queries - 1, err
+			}
+		}
 	}
 	rows, err := runSliding(ctx, inner, plan, r, steps, timeout, args)
-	if keep != nil {
-		return rows, 3, err
-	}
-	return rows, 2, err
+	return rows, queries, err
 }
 
 // selectiveShare is the share of rows below which a rule's WHERE counts
 // as selective: its rows are copied once rather than scanned twice.
 var selectiveShare = 0.02
 
-// keptColumns returns the traces columns that r names when its WHERE
-// keeps few rows of three ten-minute samples of the replayed range (its
-// start, middle and end), nil otherwise.
-func keptColumns(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, columns map[string]bool, args []any) ([]string, error) {
-	w, err := sqlguard.ParseWindowed(r.SQL)
-	if err != nil || len(w.Where) == 0 || len(steps) == 0 {
+// keptColumns returns the traces columns that query (read as w) names
+// when its WHERE keeps few rows of three ten-minute samples of the
+// replayed range (its start, middle and end), nil otherwise.
+func keptColumns(ctx context.Context, q store.Querier, query string, w *sqlguard.Windowed, steps []time.Time, columns map[string]bool, args []any) ([]string, error) {
+	if len(w.Where) == 0 || len(steps) == 0 {
 		return nil, nil
 	}
 	lo, hi := steps[0].Add(-w.Window), steps[len(steps)-1]
@@ -803,14 +805,14 @@ func keptColumns(ctx context.Context, q store.Querier, r *Rule, steps []time.Tim
 	if len(res.Rows) != 1 || len(res.Rows[0]) != 2 {
 		return nil, fmt.Errorf("%w: the sample returned %d rows", store.ErrQuery, len(res.Rows))
 	}
-	n, _ := res.Rows[0][0].(int64)
-	kept, _ := res.Rows[0][1].(int64)
+	n, _ := store.AsInt64(res.Rows[0][0])
+	kept, _ := store.AsInt64(res.Rows[0][1])
 	if n == 0 || float64(kept) > selectiveShare*float64(n) {
 		return nil, nil
 	}
 	var keep []string
 	seen := map[string]bool{}
-	for _, word := range identRe.FindAllString(r.SQL, -1) {
+	for _, word := range identRe.FindAllString(query, -1) {
 		word = strings.ToLower(word)
 		if columns[word] && !seen[word] {
 			seen[word] = true

@@ -298,7 +298,7 @@ func TestSlidingCopyMatchesStepByStep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keep, err := keptColumns(ctx, traces, &Rule{SQL: sql}, stepTimes(from, to, time.Minute), map[string]bool{"timestamp": true, "peer_ip": true}, nil)
+		keep, err := keptColumns(ctx, traces, sql, w, stepTimes(from, to, time.Minute), map[string]bool{"timestamp": true, "peer_ip": true}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -364,7 +364,7 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			if after.Method != before.Method {
 				effects[i].Method += ", " + after.Method
 			}
-			effects[i].Fallback = strings.TrimPrefix(strings.TrimSuffix(before.FallbackReason+"; "+after.FallbackReason, "; "), "; ")
+			effects[i].Fallback = strings.Join(slices.DeleteFunc([]string{before.FallbackReason, after.FallbackReason}, func(s string) bool { return s == "" }), "; ")
 			effects[i].Elapsed = time.Since(start)
 			report.ruleDone(r.ID)
 		}()
