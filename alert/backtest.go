@@ -81,6 +81,8 @@ type BacktestResult struct {
 	// one per instance that starts firing and one per resolution.
 	Notifications int        `json:"notifications"`
 	PerDay        []DayCount `json:"per_day"`
+	// MaxRows is the most result rows one evaluation returned.
+	MaxRows int `json:"max_rows"`
 	// FirstFiring is zero when the rule never fired.
 	FirstFiring time.Time `json:"first_firing,omitzero"`
 	// IncidentStart echoes the option; DetectionGap is FirstFiring minus
@@ -142,6 +144,7 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 			return fmt.Errorf("at %s: %w", ts.Format(time.RFC3339), err)
 		}
 		res.Evaluations++
+		res.MaxRows = max(res.MaxRows, len(rows))
 		for _, a := range alerts {
 			switch {
 			case a.State == StateFiring && a.StartsAt.Equal(ts):

@@ -136,9 +136,15 @@ type RuleEffect struct {
 	Skipped string `json:"skipped,omitempty"`
 	// Method is how the replays ran (see alert.BacktestResult), both
 	// methods when they differ; Fallback why one left the fastest.
-	Method   string        `json:"method,omitempty"`
-	Fallback string        `json:"fallback,omitempty"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
+	// Method is how the replays ran (see alert.BacktestResult), both
+	// methods when they differ; Fallback why one left the fastest.
+	Method string `json:"method,omitempty"`
+	// GroupsReplayed, when set, is how many of the rule's groups the
+	// candidate touches: only those were replayed with it (the others
+	// replay as in the baseline); 0 when the whole rule was.
+	GroupsReplayed int           `json:"groups_replayed,omitempty"`
+	Fallback       string        `json:"fallback,omitempty"`
+	Elapsed        time.Duration `json:"elapsed_ns"`
 }
 
 // FiringDiff is one alert firing that would disappear or appear.
@@ -340,9 +346,9 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 					after, cached = opts.Baselines.Get(akey)
 				}
 				if !cached {
-					bo.Progress = report.steps(r.ID)
-					bo.Rewrite = rewriterFor(withCand)
-					after, err = alert.Backtest(ctx, opts.Querier, r, bo)
+					var groups int
+					after, groups, err = replayWithCandidate(ctx, opts.Querier, r, bo, base, withCand, candPred, before, report)
+					effects[i].GroupsReplayed = groups
 					if err == nil && opts.Baselines != nil {
 						opts.Baselines.Put(akey, after)
 					}
@@ -434,12 +440,61 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 // applications.
 func rewriterFor(p Predicate) alert.Rewriter { return RuleRewriter(p) }
 
+// replayWithCandidate replays r with the candidate (withCand: the
+// baseline's exclusions and the candidate's predicate cand), given full,
+// its baseline replay. A rule of the single-window shape replays only the
+// groups the candidate touches (delta.go), whose number it returns; any
+// other replays whole.
+func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo alert.BacktestOptions, base, withCand, cand Predicate,
+	full alert.BacktestResult, report *progressReporter) (alert.BacktestResult, int, error) {
+	t, ok, _, err := touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To)
+	if err != nil {
+		return alert.BacktestResult{}, 0, err
+	}
+	if ok && t.groups == 0 {
+		return full, 0, nil // the candidate removes no row the rule reads
+	}
+	if ok {
+		keep := t.keep()
+		bo.Progress = report.steps(r.ID)
+		bo.Rewrite = restrictedRewriter(base, keep)
+		before, err := alert.Backtest(ctx, q, r, bo)
+		if err != nil {
+			return alert.BacktestResult{}, 0, err
+		}
+		bo.Progress = report.steps(r.ID)
+		bo.Rewrite = restrictedRewriter(withCand, keep)
+		after, err := alert.Backtest(ctx, q, r, bo)
+		if err != nil {
+			return alert.BacktestResult{}, 0, err
+		}
+		// The full replay with the candidate could pass the rule's row
+		// limit only if the touched groups' rows and the others' did.
+		if full.MaxRows+after.MaxRows <= ruleLimit(r) {
+			return splice(full, before, after), t.groups, nil
+		}
+	}
+	bo.Progress = report.steps(r.ID)
+	bo.Rewrite = rewriterFor(withCand)
+	after, err := alert.Backtest(ctx, q, r, bo)
+	return after, 0, err
+}
+
+// ruleLimit is the most rows an evaluation of r may return.
+func ruleLimit(r alert.Rule) int { return cmp.Or(r.Limit, alert.DefaultLimit) }
+
 // baselineKey identifies a baseline replay: the rule's definition, the
-// baseline predicate and the window.
+// baseline predicate and the evaluation times (windows that differ by
+// less than a step evaluate at the same times).
 func baselineKey(r alert.Rule, p Predicate, bo alert.BacktestOptions) string {
+	step := cmp.Or(bo.Step, r.Interval)
+	first, last := bo.From.Truncate(step), bo.To.Truncate(step)
+	if first.Before(bo.From) {
+		first = first.Add(step)
+	}
 	h := sha256.New()
 	def, _ := json.Marshal([]any{r.ID, r.SQL, r.Interval, r.For, r.KeepFiringFor, r.Severity, r.Labels, r.Annotations,
-		r.Limit, r.Mode, r.GroupBy, p.SQL, p.Args, bo.From.UnixNano(), bo.To.UnixNano(), bo.Step})
+		r.Limit, r.Mode, r.GroupBy, r.Applications, p.SQL, p.Args, first.UnixNano(), last.UnixNano(), step})
 	h.Write(def)
 	return hex.EncodeToString(h.Sum(nil))
 }

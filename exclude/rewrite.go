@@ -33,7 +33,7 @@ func Rewrite(ruleSQL string, p Predicate) (string, []any, error) {
 	if p.SQL == "" {
 		return ruleSQL, nil, nil
 	}
-	return rewriteRelations(ruleSQL, p, false)
+	return rewriteRelations(ruleSQL, Predicate{SQL: "NOT coalesce((" + p.SQL + "), false)", Args: p.Args}, "apply exclusions")
 }
 
 // Keep returns query reading, wherever it reads the traces table, only the
@@ -45,16 +45,13 @@ func Keep(query string, p Predicate) (string, []any, error) {
 	if p.SQL == "" {
 		return query, nil, nil
 	}
-	return rewriteRelations(query, p, true)
+	return rewriteRelations(query, Predicate{SQL: "coalesce((" + p.SQL + "), false)", Args: p.Args}, "scope the query")
 }
 
-// rewriteRelations filters every traces relation of query with p: keeping
-// the rows it matches when keep is set, else removing them.
-func rewriteRelations(ruleSQL string, p Predicate, keep bool) (string, []any, error) {
-	what := "apply exclusions"
-	if keep {
-		what = "scope the query"
-	}
+// rewriteRelations keeps, wherever ruleSQL reads the traces table, the
+// rows for which filter is true; what names the rewrite in errors.
+func rewriteRelations(ruleSQL string, filter Predicate, what string) (string, []any, error) {
+	p := filter
 	var edits [][]int
 	for _, bs := range []bool{false, true} {
 		l, err := lexSQL(ruleSQL, bs)
@@ -80,13 +77,9 @@ func rewriteRelations(ruleSQL string, p Predicate, keep bool) (string, []any, er
 		b.WriteString(ruleSQL[last:t.pos])
 		b.WriteString("(SELECT * FROM ")
 		b.WriteString(TracesTable)
-		if keep {
-			b.WriteString(" WHERE coalesce((")
-		} else {
-			b.WriteString(" WHERE NOT coalesce((")
-		}
+		b.WriteString(" WHERE ")
 		b.WriteString(p.SQL)
-		b.WriteString("), false))")
+		b.WriteString(")")
 		if !hasAlias(l, i) {
 			b.WriteString(" AS ")
 			b.WriteString(TracesTable)

@@ -733,6 +733,9 @@ func printDryRun(w io.Writer, res *exclude.DryRunResult, color bool) {
 			note := r.Skipped
 			if note == "" {
 				note = time.Duration(r.Elapsed).Round(time.Millisecond).String()
+				if r.GroupsReplayed > 0 {
+					note += fmt.Sprintf(", %d touched group(s) replayed", r.GroupsReplayed)
+				}
 			}
 			rows = append(rows, []any{r.RuleID, r.Mode, r.NotificationsBefore, r.NotificationsAfter, r.FiringsRemoved, r.FiringsAdded, note})
 		}

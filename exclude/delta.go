@@ -1,0 +1,221 @@
+package exclude
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracehound/tracehound/alert"
+	"github.com/tracehound/tracehound/sqlguard"
+	"github.com/tracehound/tracehound/store"
+)
+
+// A rule of the single-window shape (sqlguard.Windowed) computes each of
+// its groups from that group's rows alone: removing rows can change only
+// the groups they belong to. A dry run of such a rule therefore replays
+// with the candidate only the groups the candidate removes rows of, both
+// without and with it, and splices the difference into the baseline
+// replay of every group. The result is the full replay's: the state
+// machine runs per instance, and an instance is one group's row.
+
+// MaxDeltaGroups bounds the groups a dry run replays on their own; a
+// candidate touching more replays the whole rule.
+var MaxDeltaGroups = 5000
+
+// deltaReplays turns the group-wise replays on; tests compare them with
+// whole replays.
+var deltaReplays = true
+
+// touched is what a candidate can change in one rule: the rule's group
+// key columns and, per column, the values of the groups it removes rows
+// of.
+type touched struct {
+	columns []string
+	values  [][]any
+	groups  int
+}
+
+// touchedGroups returns the groups of r whose rows base does not remove
+// and cand does, in the rows r reads for steps from from to to. ok is
+// false, with why, when r is not of the single-window shape or the
+// candidate touches more than MaxDeltaGroups groups.
+func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, cand Predicate, from, to time.Time) (t touched, ok bool, why string, err error) {
+	if !deltaReplays {
+		return t, false, "group-wise replays are off", nil
+	}
+	w, err := sqlguard.ParseWindowed(r.SQL)
+	if err != nil || w.From != TracesTable {
+		return t, false, "its query is not a single-window aggregate", nil
+	}
+	if len(w.GroupBy) == 0 {
+		return t, false, "it has one group", nil
+	}
+	columns, err := tracesColumns(ctx, q)
+	if err != nil {
+		return t, false, "", err
+	}
+	for _, g := range w.GroupBy {
+		name := strings.ToLower(g.Identifier())
+		if name == "" || !columns[name] {
+			return t, false, "it groups by " + strings.TrimSpace(g.String()) + ", not by a column", nil
+		}
+		if len(r.GroupBy) > 0 && !slices.Contains(r.GroupBy, name) {
+			return t, false, "its group_by leaves out the column " + name, nil
+		}
+		t.columns = append(t.columns, name)
+	}
+	read, err := ForRule(r, base)
+	if err != nil {
+		return t, false, "", err
+	}
+	var where []string
+	var args []any
+	for _, c := range w.Where {
+		where = append(where, "("+c+")")
+	}
+	where = append(where, "timestamp > ?", "timestamp <= ?")
+	args = append(args, from.Add(-w.Window).UTC(), to.UTC())
+	if read.SQL != "" {
+		where = append(where, "NOT coalesce(("+read.SQL+"), false)")
+		args = append(args, read.Args...)
+	}
+	where = append(where, "coalesce(("+cand.SQL+"), false)")
+	args = append(args, cand.Args...)
+	keys := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		keys[i] = quoteIdent(c)
+	}
+	query := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s LIMIT %d",
+		strings.Join(keys, ", "), TracesTable, strings.Join(where, "\n  AND "), MaxDeltaGroups+1)
+	res, err := q.Query(ctx, query, store.QueryOptions{MaxRows: MaxDeltaGroups + 1}, args...)
+	if err != nil {
+		return t, false, "", fmt.Errorf("find the groups of rule %s the exclusion touches: %w", r.ID, err)
+	}
+	if len(res.Rows) > MaxDeltaGroups {
+		return t, false, "the exclusion touches more than " + strconv.Itoa(MaxDeltaGroups) + " of its groups", nil
+	}
+	t.groups = len(res.Rows)
+	t.values = make([][]any, len(t.columns))
+	seen := make([]map[string]bool, len(t.columns))
+	for i := range seen {
+		seen[i] = map[string]bool{}
+	}
+	for _, row := range res.Rows {
+		for i, v := range row {
+			if v == nil {
+				return t, false, "a touched group has a NULL " + t.columns[i], nil
+			}
+			k := fmt.Sprintf("%T:%v", v, v)
+			if !seen[i][k] {
+				seen[i][k] = true
+				t.values[i] = append(t.values[i], v)
+			}
+		}
+	}
+	return t, true, "", nil
+}
+
+// keep is the predicate matching the rows of the touched groups (and of
+// other groups that combine their values, which replay the same way on
+// both sides). It is never NULL (the values are not), so it needs no
+// coalesce(): DuckDB turns a bare long IN list into a hash join, and one
+// inside an expression into a comparison per value and row.
+func (t touched) keep() Predicate {
+	var parts []string
+	var args []any
+	for i, c := range t.columns {
+		parts = append(parts, quoteIdent(c)+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(t.values[i])), ", ")+")")
+		args = append(args, t.values[i]...)
+	}
+	return Predicate{SQL: strings.Join(parts, " AND "), Args: args}
+}
+
+// restrictedRewriter filters what a rule reads as RuleRewriter(p) does and
+// keeps only the rows keep matches.
+func restrictedRewriter(p, keep Predicate) alert.Rewriter {
+	return func(r *alert.Rule) (string, []any, error) {
+		drop, err := ForRule(r, p)
+		if err != nil {
+			return "", nil, err
+		}
+		filter := keep
+		if drop.SQL != "" {
+			filter = Predicate{SQL: "NOT coalesce((" + drop.SQL + "), false) AND " + keep.SQL, Args: append(append([]any(nil), drop.Args...), keep.Args...)}
+		}
+		return rewriteRelations(r.SQL, filter, "apply exclusions")
+	}
+}
+
+// splice returns the replay of every group with the candidate from full,
+// the baseline replay of every group, and before and after, the replays
+// of the touched groups without and with the candidate: full with the
+// touched groups' instances replaced.
+func splice(full, before, after alert.BacktestResult) alert.BacktestResult {
+	out := full
+	replaced := map[string]bool{}
+	for _, f := range before.Firings {
+		replaced[f.Fingerprint] = true
+	}
+	out.Firings = make([]alert.Firing, 0, len(full.Firings)-len(before.Firings)+len(after.Firings))
+	for _, f := range full.Firings {
+		if !replaced[f.Fingerprint] {
+			out.Firings = append(out.Firings, f)
+		}
+	}
+	out.Firings = append(out.Firings, after.Firings...)
+	// A replay lists the instances that start firing at one step in
+	// fingerprint order.
+	slices.SortStableFunc(out.Firings, func(a, b alert.Firing) int {
+		return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.Fingerprint, b.Fingerprint))
+	})
+	out.Notifications = full.Notifications - before.Notifications + after.Notifications
+	days := map[string]alert.DayCount{}
+	add := func(ds []alert.DayCount, sign int) {
+		for _, d := range ds {
+			c := days[d.Day]
+			c.Day = d.Day
+			c.Firings += sign * d.Firings
+			c.Notifications += sign * d.Notifications
+			days[d.Day] = c
+		}
+	}
+	add(full.PerDay, 1)
+	add(before.PerDay, -1)
+	add(after.PerDay, 1)
+	out.PerDay = []alert.DayCount{}
+	for _, d := range days {
+		if d.Firings != 0 || d.Notifications != 0 {
+			out.PerDay = append(out.PerDay, d)
+		}
+	}
+	slices.SortFunc(out.PerDay, func(a, b alert.DayCount) int { return cmp.Compare(a.Day, b.Day) })
+	out.FirstFiring = time.Time{}
+	if len(out.Firings) > 0 {
+		out.FirstFiring = out.Firings[0].StartedAt
+	}
+	out.Queries = before.Queries + after.Queries
+	out.Method, out.Batched, out.FallbackReason = after.Method, after.Batched, after.FallbackReason
+	out.MaxRows = full.MaxRows + after.MaxRows // at most
+
+	out.Elapsed = before.Elapsed + after.Elapsed
+	return out
+}
+
+// tracesColumns returns the traces table's column names, lower case.
+func tracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error) {
+	res, err := q.Query(ctx, "SELECT * FROM "+TracesTable+" LIMIT 0", store.QueryOptions{Timeout: 30 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("read the columns of %s: %w", TracesTable, err)
+	}
+	out := make(map[string]bool, len(res.Columns))
+	for _, c := range res.Columns {
+		out[strings.ToLower(c)] = true
+	}
+	return out, nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
