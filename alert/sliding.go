@@ -737,7 +737,47 @@ func tracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error
 // evalSliding runs the sliding replay of r at steps and returns the rows
 // of each step, by index.
 // It also returns how many queries it ran.
+//
+// A replay's memory grows with its steps: a week of one-minute steps of
+// a distinct count over busy keys can pass the store's limit. Then it
+// replays the steps in consecutive parts, a quarter of them each, and a
+// quarter of that from the part that runs out of memory on, down to
+// 1/maxSlidingParts of the steps: a step's rows depend only on its time,
+// so the parts give what one replay would.
 func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, step, timeout time.Duration) ([][]Row, int, error) {
+	rows, queries, err := evalSlidingOnce(ctx, q, r, steps, step, timeout)
+	if err == nil || !isOutOfMemory(err) || ctx.Err() != nil {
+		return rows, queries, err
+	}
+	smallest := max(1, len(steps)/maxSlidingParts)
+	size := len(steps) / 4
+	if size < smallest {
+		return nil, queries, err
+	}
+	out := make([][]Row, 0, len(steps))
+	for i := 0; i < len(steps); {
+		n := min(size, len(steps)-i)
+		rows, more, err := evalSlidingOnce(ctx, q, r, steps[i:i+n], step, timeout)
+		queries += more
+		if err != nil {
+			if isOutOfMemory(err) && ctx.Err() == nil && size/4 >= smallest {
+				size /= 4
+				continue
+			}
+			return nil, queries, err
+		}
+		out = append(out, rows...)
+		i += n
+	}
+	return out, queries, nil
+}
+
+// maxSlidingParts bounds how finely evalSliding divides a replay that
+// runs out of memory.
+var maxSlidingParts = 64
+
+// evalSlidingOnce runs one sliding replay of r at steps.
+func evalSlidingOnce(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, step, timeout time.Duration) ([][]Row, int, error) {
 	inner, args := q, []any(nil)
 	if aq, ok := q.(argsQuerier); ok {
 		inner, args = aq.q, aq.args

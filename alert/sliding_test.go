@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tracehound/tracehound/span"
 	"github.com/tracehound/tracehound/sqlguard"
+	"github.com/tracehound/tracehound/store"
 	"github.com/tracehound/tracehound/store/duckdb"
 )
 
@@ -174,10 +177,57 @@ func TestSlidingMatchesStepByStep(t *testing.T) {
 	}
 }
 
+// memoryBound fails, as the store does when it runs out of memory, the
+// sliding replays of more than max steps.
+type memoryBound struct {
+	store.Querier
+	max    int
+	failed int
+}
+
+var paneRange = regexp.MustCompile(`__th_pane BETWEEN (\d+) AND (\d+)`)
+
+func (m *memoryBound) Query(ctx context.Context, q string, opts store.QueryOptions, args ...any) (*store.Result, error) {
+	if r := paneRange.FindStringSubmatch(q); r != nil {
+		first, _ := strconv.Atoi(r[1])
+		last, _ := strconv.Atoi(r[2])
+		if last-first+1 > m.max {
+			m.failed++
+			return nil, fmt.Errorf("%w: Out of Memory Error: could not allocate block of size 256.0 KiB", store.ErrQuery)
+		}
+	}
+	return m.Querier.Query(ctx, q, opts, args...)
+}
+
+// TestSlidingInPartsMatchesStepByStep checks the replay in parts that
+// follows one that ran out of memory.
+func TestSlidingInPartsMatchesStepByStep(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	from, to := t0.Add(20*time.Minute), t0.Add(4*time.Hour+10*time.Minute)
+	for i, sql := range slidingRules {
+		q := &memoryBound{Querier: traces, max: 70}
+		r := Rule{ID: fmt.Sprintf("r%d", i), Name: "parts", Interval: time.Minute, Severity: "low", SQL: sql, For: time.Minute}
+		res := slidesLikeSteps(t, r.ID, q, r, BacktestOptions{From: from, To: to, Step: time.Minute, Method: "sliding"})
+		// 231 steps: whole, then in 4 parts of 58.
+		if q.failed != 1 || res.Queries < 8 {
+			t.Errorf("%s: %d replays ran out of memory, %d queries; want the whole one, then 4 parts", r.ID, q.failed, res.Queries)
+		}
+	}
+	// A quarter is still too much: the whole replay and the first
+	// quarter fail, the rest runs in sixteenths.
+	q := &memoryBound{Querier: traces, max: 30}
+	r := Rule{ID: "r0", Name: "parts", Interval: time.Minute, Severity: "low", SQL: slidingRules[0], For: time.Minute}
+	slidesLikeSteps(t, "sixteenths", q, r, BacktestOptions{From: from, To: to, Step: time.Minute, Method: "sliding"})
+	if q.failed != 2 {
+		t.Errorf("%d replays ran out of memory; want the whole one and the first quarter", q.failed)
+	}
+}
+
 // slidesLikeSteps replays r step by step and with opts (whose Method is
 // "sliding", or empty for the fastest), checks that the second replay
 // slid and fired as the first did, and returns it.
-func slidesLikeSteps(t *testing.T, name string, traces *duckdb.Store, r Rule, opts BacktestOptions) BacktestResult {
+func slidesLikeSteps(t *testing.T, name string, traces store.Querier, r Rule, opts BacktestOptions) BacktestResult {
 	t.Helper()
 	ctx := context.Background()
 	method := opts.Method
