@@ -30,6 +30,11 @@ var MaxDeltaGroups = 5000
 // whole replays.
 var deltaReplays = true
 
+// deltaMinReplay is how long a rule's baseline replay must have taken for
+// a dry run to replay it group-wise: finding the touched groups and
+// replaying them twice costs more than one whole replay of a cheap rule.
+var deltaMinReplay = 3 * time.Second
+
 // touched is what a candidate can change in one rule: the rule's group
 // key columns and, per column, the values of the groups it removes rows
 // of.

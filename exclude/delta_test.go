@@ -91,6 +91,8 @@ func TestDeltaDryRunMatchesWholeReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens a DuckDB store")
 	}
+	defer func(d time.Duration) { deltaMinReplay = d }(deltaMinReplay)
+	deltaMinReplay = 0
 	ctx := context.Background()
 	st := openStore(t, deltaSpans())
 	from, to := testT0.Add(5*time.Minute), testT0.Add(6*time.Hour)

@@ -447,9 +447,13 @@ func rewriterFor(p Predicate) alert.Rewriter { return RuleRewriter(p) }
 // other replays whole.
 func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo alert.BacktestOptions, base, withCand, cand Predicate,
 	full alert.BacktestResult, report *progressReporter) (alert.BacktestResult, int, error) {
-	t, ok, _, err := touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To)
-	if err != nil {
-		return alert.BacktestResult{}, 0, err
+	var t touched
+	ok := false
+	if full.Elapsed >= deltaMinReplay {
+		var err error
+		if t, ok, _, err = touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
+			return alert.BacktestResult{}, 0, err
+		}
 	}
 	if ok && t.groups == 0 {
 		return full, 0, nil // the candidate removes no row the rule reads
