@@ -341,6 +341,12 @@ func (a *App) truePositiveCheck(ctx context.Context, e exclude.Exclusion, force 
 		return nil, fmt.Errorf("%w: exclusion %s would suppress %d notification(s) triaged as true positives: %s; apply it with force and a force_reason if that is intended",
 			api.ErrBadRequest, e.ID, len(triaged), strings.Join(triaged, ", "))
 	}
+	for _, r := range res.Rules {
+		if r.Error != "" && !force {
+			return nil, fmt.Errorf("%w: exclusion %s: rule %s, which has notifications triaged as true positives, could not be replayed to check them (%s); apply it with force and a force_reason if that is intended",
+				api.ErrBadRequest, e.ID, r.RuleID, r.Error)
+		}
+	}
 	return res, nil
 }
 

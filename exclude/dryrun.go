@@ -132,8 +132,10 @@ type RuleEffect struct {
 	NotificationsAfter  int    `json:"notifications_after"`
 	FiringsRemoved      int    `json:"firings_removed"`
 	FiringsAdded        int    `json:"firings_added"`
-	// Skipped says why the rule was not replayed.
+	// Skipped says why the rule was not replayed; Error why its replay
+	// failed (its effect is unknown, and left out of the totals).
 	Skipped string `json:"skipped,omitempty"`
+	Error   string `json:"error,omitempty"`
 	// Method is how the replays ran (see alert.BacktestResult), both
 	// methods when they differ; Fallback why one left the fastest.
 	// Method is how the replays ran (see alert.BacktestResult), both
@@ -304,6 +306,7 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 		sem      = make(chan struct{}, opts.Concurrency)
 		errMu    sync.Mutex
 		firstErr error
+		failed   int // rules whose replay failed
 	)
 	for i, r := range rules {
 		effects[i] = RuleEffect{RuleID: r.ID, Name: r.Name, Mode: string(r.Mode)}
@@ -357,7 +360,11 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			if err != nil {
 				errMu.Lock()
 				firstErr = cmp.Or(firstErr, fmt.Errorf("dry run of rule %s: %w", r.ID, err))
+				failed++
 				errMu.Unlock()
+				effects[i].Error = err.Error()
+				effects[i].Elapsed = time.Since(start)
+				report.ruleDone(r.ID)
 				return
 			}
 			befores[i], afters[i] = before, after
@@ -379,11 +386,24 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if firstErr != nil {
+	// One rule that fails (a query past its row limit, say) leaves the
+	// others' effects worth showing; when every replay failed, there is
+	// nothing to show.
+	replayed := 0
+	for _, e := range effects {
+		if e.Skipped == "" {
+			replayed++
+		}
+	}
+	if firstErr != nil && failed == replayed {
 		return nil, firstErr
 	}
 	for i, r := range rules {
 		res.Rules = append(res.Rules, effects[i])
+		if effects[i].Error != "" {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("rule %s could not be replayed, so what the exclusion does to it is unknown: %s", r.ID, effects[i].Error))
+			continue
+		}
 		res.NotificationsBefore += effects[i].NotificationsBefore
 		res.NotificationsAfter += effects[i].NotificationsAfter
 		res.Removed = append(res.Removed, diffs[i].removed...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -228,5 +229,48 @@ func TestCountHits(t *testing.T) {
 	want := []Hits{{"health", 41, testT0.Add(65 * time.Minute)}, {"scan", 30, testT0.Add(60*time.Minute + 145*time.Second)}, {"none", 0, time.Time{}}}
 	if !slices.EqualFunc(hits, want, func(a, b Hits) bool { return a.ID == b.ID && a.Rows == b.Rows && a.Last.Equal(b.Last) }) {
 		t.Errorf("CountHits = %+v, want %+v", hits, want)
+	}
+}
+
+// TestDryRunReportsFailedRule checks that a rule whose replay fails is
+// reported, with a warning, while the others' effects are still shown;
+// and that a dry run whose every replay failed is an error.
+func TestDryRunReportsFailedRule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens a DuckDB store")
+	}
+	ctx := context.Background()
+	st := openStore(t, dryRunSpans())
+	tight := dryRunRules[0]
+	tight.ID, tight.Limit = "tight", 1
+	tight.SQL = `SELECT peer_ip, count() AS n FROM traces
+		WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 5 MINUTE AND timestamp <= now() GROUP BY peer_ip`
+	health := Exclusion{ID: "health", Conditions: []Condition{{KindPathGlob, "/health*"}}, Scope: Scope{Kind: ScopeAny}, Reason: "probes", ExpiresAt: Expiry{Never: true}}
+	opts := DryRunOptions{Querier: st, Rules: []alert.Rule{dryRunRules[0], tight}, Candidate: health, From: testT0.Add(-time.Minute), To: testT0.Add(2 * time.Hour)}
+	res, err := DryRun(ctx, opts)
+	if err != nil {
+		t.Fatalf("DryRun = %v; want the failure reported with the rule", err)
+	}
+	var failed, fine *RuleEffect
+	for i := range res.Rules {
+		switch res.Rules[i].RuleID {
+		case "tight":
+			failed = &res.Rules[i]
+		case dryRunRules[0].ID:
+			fine = &res.Rules[i]
+		}
+	}
+	if failed == nil || !strings.Contains(failed.Error, "limit") || fine == nil || fine.Error != "" || fine.FiringsRemoved == 0 {
+		t.Errorf("rules %+v: want tight failed on its row limit and busy_ip's firings removed", res.Rules)
+	}
+	if len(res.Warnings) == 0 || !strings.Contains(strings.Join(res.Warnings, "\n"), "rule tight could not be replayed") {
+		t.Errorf("warnings %q: want one about tight", res.Warnings)
+	}
+	if res.NotificationsBefore != fine.NotificationsBefore {
+		t.Errorf("notifications before %d: want busy_ip's %d only", res.NotificationsBefore, fine.NotificationsBefore)
+	}
+	opts.Rules = []alert.Rule{tight}
+	if _, err := DryRun(ctx, opts); err == nil || !strings.Contains(err.Error(), "tight") {
+		t.Errorf("DryRun with only a failing rule = %v; want its error", err)
 	}
 }

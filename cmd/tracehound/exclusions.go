@@ -731,6 +731,9 @@ func printDryRun(w io.Writer, res *exclude.DryRunResult, color bool) {
 		rows := make([][]any, 0, len(res.Rules))
 		for _, r := range res.Rules {
 			note := r.Skipped
+			if r.Error != "" {
+				note = "replay failed: " + r.Error
+			}
 			if note == "" {
 				note = time.Duration(r.Elapsed).Round(time.Millisecond).String()
 				if r.GroupsReplayed > 0 {
