@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -46,36 +45,31 @@ type touched struct {
 
 // touchedGroups returns the groups of r whose rows base does not remove
 // and cand does, in the rows r reads for steps from from to to. ok is
-// false, with why, when r is not of the single-window shape or the
-// candidate touches more than MaxDeltaGroups groups.
-func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, cand Predicate, from, to time.Time) (t touched, ok bool, why string, err error) {
+// false when r is not of the single-window shape grouped by columns (an
+// explicit group_by must name them all), or when the candidate touches
+// more than MaxDeltaGroups groups or one with a NULL key.
+func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, cand Predicate, from, to time.Time) (t touched, ok bool, err error) {
 	if !deltaReplays {
-		return t, false, "group-wise replays are off", nil
+		return t, false, nil
 	}
 	w, err := sqlguard.ParseWindowed(r.SQL)
-	if err != nil || w.From != TracesTable {
-		return t, false, "its query is not a single-window aggregate", nil
-	}
-	if len(w.GroupBy) == 0 {
-		return t, false, "it has one group", nil
+	if err != nil || w.From != TracesTable || len(w.GroupBy) == 0 {
+		return t, false, nil
 	}
 	columns, err := tracesColumns(ctx, q)
 	if err != nil {
-		return t, false, "", err
+		return t, false, err
 	}
 	for _, g := range w.GroupBy {
 		name := strings.ToLower(g.Identifier())
-		if name == "" || !columns[name] {
-			return t, false, "it groups by " + strings.TrimSpace(g.String()) + ", not by a column", nil
-		}
-		if len(r.GroupBy) > 0 && !slices.Contains(r.GroupBy, name) {
-			return t, false, "its group_by leaves out the column " + name, nil
+		if name == "" || !columns[name] || len(r.GroupBy) > 0 && !slices.Contains(r.GroupBy, name) {
+			return t, false, nil
 		}
 		t.columns = append(t.columns, name)
 	}
 	read, err := ForRule(r, base)
 	if err != nil {
-		return t, false, "", err
+		return t, false, err
 	}
 	var where []string
 	var args []any
@@ -98,10 +92,10 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 		strings.Join(keys, ", "), TracesTable, strings.Join(where, "\n  AND "), MaxDeltaGroups+1)
 	res, err := q.Query(ctx, query, store.QueryOptions{MaxRows: MaxDeltaGroups + 1}, args...)
 	if err != nil {
-		return t, false, "", fmt.Errorf("find the groups of rule %s the exclusion touches: %w", r.ID, err)
+		return t, false, fmt.Errorf("find the groups of rule %s the exclusion touches: %w", r.ID, err)
 	}
 	if len(res.Rows) > MaxDeltaGroups {
-		return t, false, "the exclusion touches more than " + strconv.Itoa(MaxDeltaGroups) + " of its groups", nil
+		return t, false, nil
 	}
 	t.groups = len(res.Rows)
 	t.values = make([][]any, len(t.columns))
@@ -112,7 +106,7 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 	for _, row := range res.Rows {
 		for i, v := range row {
 			if v == nil {
-				return t, false, "a touched group has a NULL " + t.columns[i], nil
+				return t, false, nil
 			}
 			k := fmt.Sprintf("%T:%v", v, v)
 			if !seen[i][k] {
@@ -121,7 +115,7 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 			}
 		}
 	}
-	return t, true, "", nil
+	return t, true, nil
 }
 
 // keep is the predicate matching the rows of the touched groups (and of

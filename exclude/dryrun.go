@@ -138,8 +138,6 @@ type RuleEffect struct {
 	Error   string `json:"error,omitempty"`
 	// Method is how the replays ran (see alert.BacktestResult), both
 	// methods when they differ; Fallback why one left the fastest.
-	// Method is how the replays ran (see alert.BacktestResult), both
-	// methods when they differ; Fallback why one left the fastest.
 	Method string `json:"method,omitempty"`
 	// GroupsReplayed, when set, is how many of the rule's groups the
 	// candidate touches: only those were replayed with it (the others
@@ -471,7 +469,7 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 	ok := false
 	if full.Elapsed >= deltaMinReplay {
 		var err error
-		if t, ok, _, err = touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
+		if t, ok, err = touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
 			return alert.BacktestResult{}, 0, err
 		}
 	}
