@@ -76,7 +76,7 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 	for _, c := range w.Where {
 		where = append(where, "("+c+")")
 	}
-	where = append(where, "timestamp > ?", "timestamp <= ?")
+	where = append(where, "timestamp >= ?", "timestamp <= ?") // either kind of window bound
 	args = append(args, from.Add(-w.Window).UTC(), to.UTC())
 	if read.SQL != "" {
 		where = append(where, "NOT coalesce(("+read.SQL+"), false)")
