@@ -68,7 +68,7 @@ var deltaRules = []alert.Rule{
 		AND timestamp > now() - INTERVAL 30 MINUTE AND timestamp <= now() GROUP BY api_key_id HAVING uniqExact(peer_ip) >= 9`},
 	{ID: "ip_path", Severity: alert.SeverityLow, Interval: 5 * time.Minute,
 		SQL: `SELECT peer_ip, http_path, count() AS n FROM traces WHERE status_code < 400
-		AND timestamp > now() - INTERVAL 15 MINUTE AND timestamp <= now() GROUP BY peer_ip, http_path HAVING count() >= 12`},
+		AND timestamp >= now() - INTERVAL 15 MINUTE AND timestamp < now() GROUP BY peer_ip, http_path HAVING count() >= 12`},
 	{ID: "bulk_bytes", Severity: alert.SeverityHigh, Interval: 5 * time.Minute,
 		SQL: `SELECT peer_ip, sum(response_bytes) AS bytes FROM traces WHERE span_kind = 'Server'
 		AND timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now() GROUP BY peer_ip HAVING sum(response_bytes) >= 6000000`},
