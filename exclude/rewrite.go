@@ -49,9 +49,8 @@ func Keep(query string, p Predicate) (string, []any, error) {
 }
 
 // rewriteRelations keeps, wherever ruleSQL reads the traces table, the
-// rows for which filter is true; what names the rewrite in errors.
-func rewriteRelations(ruleSQL string, filter Predicate, what string) (string, []any, error) {
-	p := filter
+// rows for which the filter p is true; what names the rewrite in errors.
+func rewriteRelations(ruleSQL string, p Predicate, what string) (string, []any, error) {
 	var edits [][]int
 	for _, bs := range []bool{false, true} {
 		l, err := lexSQL(ruleSQL, bs)
