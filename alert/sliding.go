@@ -721,8 +721,8 @@ func timeLiteral(t time.Time) string {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// tracesColumns returns the traces table's column names, lower case.
-func tracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error) {
+// TracesColumns returns the traces table's column names, lower case.
+func TracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error) {
 	res, err := q.Query(ctx, "SELECT * FROM traces LIMIT 0", store.QueryOptions{Timeout: 30 * time.Second})
 	if err != nil {
 		return nil, err
@@ -782,7 +782,7 @@ func evalSlidingOnce(ctx context.Context, q store.Querier, r *Rule, steps []time
 	if aq, ok := q.(argsQuerier); ok {
 		inner, args = aq.q, aq.args
 	}
-	cols, err := tracesColumns(ctx, inner)
+	cols, err := TracesColumns(ctx, inner)
 	if err != nil {
 		return nil, 1, err
 	}

@@ -56,7 +56,7 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 	if err != nil || w.From != TracesTable || len(w.GroupBy) == 0 {
 		return t, false, nil
 	}
-	columns, err := tracesColumns(ctx, q)
+	columns, err := alert.TracesColumns(ctx, q)
 	if err != nil {
 		return t, false, err
 	}
@@ -202,19 +202,6 @@ func splice(full, before, after alert.BacktestResult) alert.BacktestResult {
 
 	out.Elapsed = before.Elapsed + after.Elapsed
 	return out
-}
-
-// tracesColumns returns the traces table's column names, lower case.
-func tracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error) {
-	res, err := q.Query(ctx, "SELECT * FROM "+TracesTable+" LIMIT 0", store.QueryOptions{Timeout: 30 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("read the columns of %s: %w", TracesTable, err)
-	}
-	out := make(map[string]bool, len(res.Columns))
-	for _, c := range res.Columns {
-		out[strings.ToLower(c)] = true
-	}
-	return out, nil
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
