@@ -31,21 +31,74 @@ type SharedFilter struct {
 // join, no WHERE, a top-level OR), lacks a lower time bound relative to
 // now(), or when the reads share no condition.
 func Shared(q string) (f SharedFilter, ok bool) {
+	reads, ok := readsOf(q)
+	if !ok {
+		return SharedFilter{}, false
+	}
+	var shared []cond
+	f.Upto = true
+	for i, r := range reads {
+		if i == 0 {
+			shared = r.conds
+		} else {
+			shared = slices.DeleteFunc(shared, func(c cond) bool {
+				return !slices.ContainsFunc(r.conds, func(d cond) bool { return d.key == c.key })
+			})
+		}
+		f.Lookback = max(f.Lookback, r.lookback)
+		f.Upto = f.Upto && r.upto
+		f.At = append(f.At, r.at)
+	}
+	if len(shared) == 0 {
+		return SharedFilter{}, false
+	}
+	for _, c := range shared {
+		f.Conds = append(f.Conds, c.text)
+	}
+	return f, true
+}
+
+// Bounded reports whether every read of traces in q, each of the forms
+// Shared reads, keeps only rows from a bounded time before now() up to
+// now(): a result that depends on no row after the time it is computed
+// for. lookback is the furthest back a read reaches.
+func Bounded(q string) (lookback time.Duration, ok bool) {
+	reads, ok := readsOf(q)
+	if !ok {
+		return 0, false
+	}
+	for _, r := range reads {
+		if !r.upto {
+			return 0, false
+		}
+		lookback = max(lookback, r.lookback)
+	}
+	return lookback, true
+}
+
+// read is one "FROM traces WHERE …" of a query.
+type read struct {
+	conds    []cond
+	lookback time.Duration
+	upto     bool
+	at       int // byte offset of "traces"
+}
+
+// readsOf returns q's reads of traces; ok is false when there is none,
+// or one has another form than Shared reads or no lower time bound.
+func readsOf(q string) (reads []read, ok bool) {
 	toks, err := tokenize(q, false)
 	if err != nil {
-		return SharedFilter{}, false
+		return nil, false
 	}
 	if n := len(toks); n > 0 && toks[n-1].kind == tSemicolon {
 		toks = toks[:n-1]
 	}
 	p, err := parse(toks)
 	if err != nil {
-		return SharedFilter{}, false
+		return nil, false
 	}
 	w := &windowParser{q: q, p: p}
-	var shared []cond
-	reads := 0
-	f.Upto = true
 	for i, t := range toks {
 		if t.kind != tWord || t.lower != "traces" || i+1 < len(toks) && toks[i+1].kind == tDot || i > 0 && toks[i-1].kind == tDot {
 			continue
@@ -59,31 +112,15 @@ func Shared(q string) (f SharedFilter, ok bool) {
 		}
 		if from < 0 || toks[from].kind != tWord || toks[from].lower != "from" ||
 			where >= len(toks) || toks[where].kind != tWord || toks[where].lower != "where" || p.parent[where] != p.parent[from] {
-			return SharedFilter{}, false
+			return nil, false
 		}
 		conds, lookback, upto, ok := w.readConds(where)
 		if !ok {
-			return SharedFilter{}, false
+			return nil, false
 		}
-		if reads == 0 {
-			shared = conds
-		} else {
-			shared = slices.DeleteFunc(shared, func(c cond) bool {
-				return !slices.ContainsFunc(conds, func(d cond) bool { return d.key == c.key })
-			})
-		}
-		f.Lookback = max(f.Lookback, lookback)
-		f.Upto = f.Upto && upto
-		f.At = append(f.At, t.pos)
-		reads++
+		reads = append(reads, read{conds: conds, lookback: lookback, upto: upto, at: t.pos})
 	}
-	if reads == 0 || len(shared) == 0 {
-		return SharedFilter{}, false
-	}
-	for _, c := range shared {
-		f.Conds = append(f.Conds, c.text)
-	}
-	return f, true
+	return reads, len(reads) > 0
 }
 
 // cond is a WHERE term: its text and its tokens, for comparison.

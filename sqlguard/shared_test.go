@@ -66,3 +66,25 @@ func FuzzShared(f *testing.F) {
 		}
 	})
 }
+
+func TestBounded(t *testing.T) {
+	for _, c := range []struct {
+		name, q  string
+		lookback time.Duration
+		ok       bool
+	}{
+		{"one window", `SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 15 MINUTE AND timestamp <= now() GROUP BY peer_ip`, 15 * time.Minute, true},
+		{"reads that share nothing", `SELECT count() AS n FROM traces WHERE http_method = 'GET' AND timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now()
+			AND peer_ip NOT IN (SELECT peer_ip FROM traces WHERE http_method = 'POST' AND timestamp > now() - INTERVAL 1 DAY AND timestamp < now() - INTERVAL 1 HOUR)`, 24 * time.Hour, true},
+		{"a filtered copy", `SELECT count() AS n FROM (SELECT * FROM traces WHERE NOT (peer_ip = ?)) AS traces WHERE timestamp >= now() - INTERVAL 1 HOUR AND timestamp < now()`, time.Hour, true},
+		{"a read without an upper bound", `SELECT count() AS n FROM traces WHERE timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now()
+			AND peer_ip IN (SELECT peer_ip FROM traces WHERE timestamp > now() - INTERVAL 1 DAY)`, 0, false},
+		{"no lower bound", `SELECT count() AS n FROM traces WHERE timestamp <= now()`, 0, false},
+		{"no read", `SELECT 1 AS n`, 0, false},
+	} {
+		lb, ok := Bounded(c.q)
+		if lb != c.lookback || ok != c.ok {
+			t.Errorf("%s: Bounded() = %v, %v; want %v, %v", c.name, lb, ok, c.lookback, c.ok)
+		}
+	}
+}
