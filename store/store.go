@@ -76,6 +76,20 @@ type TraceReader interface {
 	Trace(ctx context.Context, traceID string) ([]span.Span, error)
 }
 
+// ChangeTracker is a store that can tell which span times its writes
+// touched after a point, so that what was computed from its spans (a
+// rule's evaluations) can be kept and recomputed only where they changed.
+type ChangeTracker interface {
+	// Mark waits, as a query does, for the spans acknowledged so far and
+	// returns the point the store's writes have reached: take it before
+	// reading what is to be kept.
+	Mark(ctx context.Context) (uint64, error)
+	// ChangedSince returns the earliest start time of the spans written
+	// after mark; changed is false when none was. A zero earliest with
+	// changed means anything may have changed (spans were deleted).
+	ChangedSince(mark uint64) (earliest time.Time, changed bool)
+}
+
 // Stats describes the stored data.
 type Stats struct {
 	Spans    int64

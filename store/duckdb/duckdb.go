@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/big"
 	"os"
 	"regexp"
@@ -34,7 +35,10 @@ var (
 	macrosSQL string
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.ChangeTracker = (*Store)(nil)
+)
 
 // Options configure a Store. Zero values take the defaults.
 type Options struct {
@@ -102,6 +106,7 @@ type Store struct {
 	committed  atomic.Int64  // spans committed since Open
 	appliedCh  chan struct{} // closed and replaced after each commit
 	applyErr   atomic.Pointer[error]
+	changes    changes
 
 	app *appender
 }
@@ -116,6 +121,18 @@ type pending struct {
 	n       int
 	seq     uint64
 	done    chan error
+	// earliest is the earliest span start, in Unix microseconds.
+	earliest int64
+}
+
+// earliestStart returns the earliest start of spans in Unix
+// microseconds.
+func earliestStart(spans []span.Span) int64 {
+	e := int64(math.MaxInt64)
+	for i := range spans {
+		e = min(e, spans[i].Timestamp.UnixMicro())
+	}
+	return e
 }
 
 // encodeWorkers fill DuckDB chunks for the applier, off the request path.
@@ -348,6 +365,7 @@ func (s *Store) logLoop() {
 // encodeLoop fills the DuckDB chunks of logged Writes.
 func (s *Store) encodeLoop() {
 	for p := range s.encodeJobs {
+		p.earliest = earliestStart(p.spans)
 		p.chunks = s.app.encode(p.spans)
 		p.spans = nil
 		close(p.encoded)
@@ -482,7 +500,7 @@ func (r *logReplay) add(seq uint64, rec []byte) error {
 	if err != nil {
 		return err
 	}
-	r.batch = append(r.batch, &pending{chunks: r.s.app.encode(spans), encoded: closedChan, n: len(spans), seq: seq})
+	r.batch = append(r.batch, &pending{chunks: r.s.app.encode(spans), encoded: closedChan, n: len(spans), seq: seq, earliest: earliestStart(spans)})
 	r.n += len(spans)
 	r.spans += len(spans)
 	if r.n >= r.s.applyBatch {
@@ -523,6 +541,11 @@ func (s *Store) commit(batch []*pending) error {
 		return fmt.Errorf("commit %d spans: %w", n, err)
 	}
 	s.committed.Add(int64(n))
+	earliest := batch[0].earliest
+	for _, p := range batch[1:] {
+		earliest = min(earliest, p.earliest)
+	}
+	s.changes.committed(last, earliest)
 	s.appliedMu.Lock()
 	s.applied.Store(last)
 	close(s.appliedCh)
@@ -829,6 +852,9 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 		return 0, fmt.Errorf("delete spans before %s: %w", t.UTC().Format(time.RFC3339), err)
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		s.changes.deleted()
+	}
 	if _, err := s.db.ExecContext(ctx, "DELETE FROM compactions WHERE (start_hour + hours) * ? <= epoch_us(?)", hourUS, t.UTC()); err != nil {
 		return n, fmt.Errorf("delete compactions before %s: %w", t.UTC().Format(time.RFC3339), err)
 	}
