@@ -36,6 +36,11 @@ type BacktestOptions struct {
 	// Rewrite, when set, gives the SQL the rule is replayed with (the
 	// exclusions a dry run compares); it is called once.
 	Rewrite Rewriter
+	// Cache, when set, keeps the rows of each evaluation: a later
+	// backtest of the same rule at the same step evaluates only the steps
+	// the cache lacks or whose spans changed since (see StepCache). It
+	// applies when Method is empty.
+	Cache *StepCache
 }
 
 // Firing is one alert instance that fired during a backtest.
@@ -83,6 +88,12 @@ type BacktestResult struct {
 	PerDay        []DayCount `json:"per_day"`
 	// MaxRows is the most result rows one evaluation returned.
 	MaxRows int `json:"max_rows"`
+	// CachedSteps counts the evaluations whose rows came from the cache
+	// (BacktestOptions.Cache).
+	CachedSteps int `json:"cached_steps,omitempty"`
+	// Cost is what evaluating every step took, the cached ones at what
+	// they took when they were computed.
+	Cost time.Duration `json:"-"`
 	// FirstFiring is zero when the rule never fired.
 	FirstFiring time.Time `json:"first_firing,omitzero"`
 	// IncidentStart echoes the option; DetectionGap is FirstFiring minus
@@ -170,10 +181,32 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 		m.markSent(alerts)
 		return nil
 	}
-	method, queries, reason, err := replay(ctx, q, replayed, steps, opts, step)
-	res.Method, res.Batched, res.Queries, res.FallbackReason = method, method != methodPerStep, queries, reason
-	if err != nil {
-		return res, fmt.Errorf("backtest rule %q: %w", rule.ID, err)
+	var cached cachedRows
+	ok := false
+	if opts.Cache != nil && opts.Method == "" {
+		if cached, ok, err = opts.Cache.cachedReplay(ctx, q, &rule, replayed, steps, opts); ok {
+			res.Method, res.Queries, res.FallbackReason, res.CachedSteps = cached.method, cached.queries, cached.reason, cached.cached
+			res.Batched = res.Method != methodPerStep
+			if err != nil {
+				return res, fmt.Errorf("backtest rule %q: %w", rule.ID, err)
+			}
+			for i, ts := range steps {
+				if err := step(ts, cached.rows[i]); err != nil {
+					return res, fmt.Errorf("backtest rule %q: %w", rule.ID, err)
+				}
+			}
+			cached.store()
+			res.Cost = cached.cost
+		}
+	}
+	if !ok {
+		start := time.Now()
+		method, queries, reason, err := replay(ctx, q, replayed, steps, opts, step)
+		res.Method, res.Batched, res.Queries, res.FallbackReason = method, method != methodPerStep, queries, reason
+		if err != nil {
+			return res, fmt.Errorf("backtest rule %q: %w", rule.ID, err)
+		}
+		res.Cost = time.Since(start)
 	}
 	for _, d := range days {
 		res.PerDay = append(res.PerDay, *d)

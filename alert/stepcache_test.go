@@ -1,0 +1,154 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/span"
+)
+
+// A backtest with a step cache gives what one without gives, computes
+// only the steps the cache lacks or whose spans changed, and keys its
+// rows by rule and rewrite.
+func TestStepCacheMatchesUncached(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	ctx := context.Background()
+	exclude := func(ip string) Rewriter {
+		return func(r *Rule) (string, []any, error) {
+			n := strings.Count(r.SQL, "FROM traces")
+			var args []any
+			for range n {
+				args = append(args, ip)
+			}
+			return strings.ReplaceAll(r.SQL, "FROM traces", "FROM (SELECT * FROM traces WHERE NOT coalesce((peer_ip = ?), false)) AS traces"), args, nil
+		}
+	}
+	rules := []Rule{
+		{ID: "sliding", SQL: slidingRules[2], Interval: 5 * time.Minute, For: 5 * time.Minute},
+		{ID: "semi", SQL: semiRules[1], Interval: 5 * time.Minute},
+		// Two windows of different length: replayed in batches of steps.
+		{ID: "batched", Interval: 5 * time.Minute, SQL: `SELECT peer_ip, count() AS requests
+			FROM traces WHERE timestamp > now() - INTERVAL 10 MINUTE AND timestamp <= now()
+			  AND peer_ip IN (SELECT peer_ip FROM traces WHERE timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now() - INTERVAL 10 MINUTE
+			                  GROUP BY peer_ip HAVING count() < 5)
+			GROUP BY peer_ip HAVING count() >= 3`},
+	}
+	for i := range rules {
+		rules[i].Name, rules[i].Severity = rules[i].ID, "low"
+	}
+	cache := NewStepCache(traces, 64<<20)
+	from, to := t0.Add(time.Hour), t0.Add(5*time.Hour)
+	check := func(name string, r Rule, from, to time.Time, rw Rewriter, wantCached int) BacktestResult {
+		t.Helper()
+		var progress []int
+		got, err := Backtest(ctx, traces, r, BacktestOptions{From: from, To: to, Rewrite: rw, Cache: cache,
+			Progress: func(done, total int) { progress = append(progress, done, total) }})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want, err := Backtest(ctx, traces, r, BacktestOptions{From: from, To: to, Rewrite: rw})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got.Firings, want.Firings) || got.Notifications != want.Notifications || !reflect.DeepEqual(got.PerDay, want.PerDay) ||
+			got.Evaluations != want.Evaluations || got.MaxRows != want.MaxRows {
+			t.Errorf("%s: cached backtest fired %d times (%d notifications), uncached %d (%d)", name, len(got.Firings), got.Notifications, len(want.Firings), want.Notifications)
+		}
+		if got.CachedSteps != wantCached {
+			t.Errorf("%s: %d steps from the cache, want %d", name, got.CachedSteps, wantCached)
+		}
+		if n := len(progress); n < 2 || progress[n-2] != got.Evaluations || progress[n-1] != got.Evaluations {
+			t.Errorf("%s: progress %v does not end at %d of %d", name, progress, got.Evaluations, got.Evaluations)
+		}
+		if wantCached == got.Evaluations && got.Queries != 0 {
+			t.Errorf("%s: %d queries for steps all in the cache", name, got.Queries)
+		}
+		return got
+	}
+	steps := int(to.Sub(from)/(5*time.Minute)) + 1
+	late := t0.Add(4 * time.Hour)
+	for _, r := range rules {
+		first := check(r.ID+" cold", r, from, to, nil, 0)
+		if len(first.Firings) == 0 {
+			t.Errorf("%s: no firing: the comparison compares nothing", r.ID)
+		}
+		check(r.ID+" again", r, from, to, nil, steps)
+		// An hour later: the window's last three hours come from the cache.
+		check(r.ID+" an hour later", r, from.Add(time.Hour), to.Add(time.Hour), nil, steps-12)
+		// Another rewrite is another replay; the same one is cached.
+		check(r.ID+" rewritten", r, from.Add(time.Hour), to.Add(time.Hour), exclude("203.0.113.5"), 0)
+		check(r.ID+" rewritten again", r, from.Add(time.Hour), to.Add(time.Hour), exclude("203.0.113.5"), steps)
+		check(r.ID+" rewritten otherwise", r, from.Add(time.Hour), to.Add(time.Hour), exclude("203.0.113.6"), 0)
+	}
+
+	// Spans that arrive late, for 4:00 on, change the steps from 4:00 on:
+	// they are replayed, and the earlier ones taken from the cache.
+	var spans []span.Span
+	for i := range 400 {
+		id := fmt.Sprintf("%032x", 1_000_000+i)
+		spans = append(spans, span.Span{Timestamp: late.Add(time.Duration(i) * 2 * time.Second), TraceID: id, SpanID: id[16:], ServiceName: "vault",
+			SpanName: "GET /v1/search", SpanKind: span.KindServer, HTTPMethod: "GET", HTTPPath: "/v1/search", HTTPRoute: "/v1/search",
+			StatusCode: 200, PeerIP: fmt.Sprintf("192.0.2.%d", 100+i%7), APIKeyID: "key-late", ResponseBytes: 100})
+	}
+	if err := traces.Write(ctx, spans); err != nil {
+		t.Fatal(err)
+	}
+	before := int(late.Sub(from.Add(time.Hour)) / (5 * time.Minute))
+	for _, r := range rules {
+		got := check(r.ID+" after late spans", r, from.Add(time.Hour), to.Add(time.Hour), nil, before)
+		if r.ID == "sliding" && !strings.Contains(fmt.Sprint(got.Firings), "key-late") {
+			t.Errorf("%s: the late spans' key did not fire: %v", r.ID, got.Firings)
+		}
+	}
+
+	// A rule that reads spans after now() is not cached.
+	unbounded := Rule{ID: "unbounded", Name: "unbounded", Severity: "low", Interval: 5 * time.Minute,
+		SQL: `SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 10 MINUTE GROUP BY peer_ip HAVING count() > 30`}
+	check("unbounded", unbounded, from, to, nil, 0)
+	check("unbounded again", unbounded, from, to, nil, 0)
+}
+
+// Entries past the cache's size are dropped, least recently used first.
+func TestStepCacheEvicts(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	ctx := context.Background()
+	r := Rule{ID: "r", Name: "r", Severity: "low", Interval: 5 * time.Minute, SQL: slidingRules[2]}
+	from, to := t0.Add(time.Hour), t0.Add(5*time.Hour)
+	probe := NewStepCache(traces, 1<<30)
+	if _, err := Backtest(ctx, traces, r, BacktestOptions{From: from, To: to, Cache: probe}); err != nil {
+		t.Fatal(err)
+	}
+	one := probe.bytes
+	if one == 0 {
+		t.Fatal("nothing was cached")
+	}
+	cache := NewStepCache(traces, one*2+one/2) // room for two replays
+	run := func(r Rule) int {
+		res, err := Backtest(ctx, traces, r, BacktestOptions{From: from, To: to, Cache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.CachedSteps
+	}
+	a, b, c := r, r, r
+	a.ID, b.ID, c.ID = "a", "b", "c"
+	run(a)
+	run(b)
+	run(a) // b is now the least recently used
+	run(c)
+	if run(b) != 0 {
+		t.Error("b was kept past the cache's size")
+	}
+	if run(c) == 0 {
+		t.Error("c, the most recently used, was dropped")
+	}
+	if cache.bytes > cache.maxBytes {
+		t.Errorf("the cache holds %d bytes, more than its %d", cache.bytes, cache.maxBytes)
+	}
+}
