@@ -59,10 +59,11 @@ type IngestSettings struct {
 
 // RulesSettings describes where rules come from.
 type RulesSettings struct {
-	Builtin     bool     `json:"builtin"`
-	Dirs        []string `json:"dirs"`
-	Disabled    []string `json:"disabled"`
-	QueryOffset string   `json:"query_offset"`
+	Builtin       bool     `json:"builtin"`
+	Dirs          []string `json:"dirs"`
+	Disabled      []string `json:"disabled"`
+	QueryOffset   string   `json:"query_offset"`
+	ReplayCacheMB int      `json:"replay_cache_mb"`
 }
 
 // APIMapSettings describes the API map's schedule.

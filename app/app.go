@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/tracehound/tracehound/agent"
+	"github.com/tracehound/tracehound/alert"
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/config"
@@ -57,6 +58,9 @@ type App struct {
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store
+	// replays keeps rule evaluations for backtests and dry runs; nil when
+	// the store cannot tell what its writes changed or it is turned off.
+	replays *alert.StepCache
 	// storeMetrics exports the span store's write path and compaction.
 	storeMetrics *storeMetrics
 	state        state.Store
@@ -126,6 +130,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.store = scopedStore{spans}
+	if ct, ok := spans.(store.ChangeTracker); ok && cfg.Rules.ReplayCacheMB > 0 {
+		a.replays = alert.NewStepCache(ct, int64(cfg.Rules.ReplayCacheMB)<<20)
+	}
 	if err := a.openServices(); err != nil {
 		return nil, err
 	}

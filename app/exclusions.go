@@ -528,10 +528,14 @@ func (a *App) dryRunOptions(ctx context.Context, from, to time.Time) (exclude.Dr
 	if err != nil {
 		return exclude.DryRunOptions{}, err
 	}
-	return exclude.DryRunOptions{
+	opts := exclude.DryRunOptions{
 		Querier: a.store, Rules: rules, Active: active, From: from, To: to, Compile: a.compileOptions(),
-		IsMalicious: rate, Baselines: a.baselines(),
-	}, nil
+		IsMalicious: rate, Steps: a.replayCache(ctx),
+	}
+	if !auth.FromContext(ctx).Scoped() { // a scoped caller's replays read fewer rows
+		opts.Baselines = a.baselines()
+	}
+	return opts, nil
 }
 
 func (a *App) baselines() *exclude.MemoryBaselines {

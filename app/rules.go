@@ -421,9 +421,20 @@ func (a *App) BacktestRule(ctx context.Context, req api.BacktestRequest) (*api.B
 		return nil, err
 	}
 	opts.Rewrite = exclude.RuleRewriter(excl.predicateFor(rule.ID, opts.To))
+	opts.Cache = a.replayCache(ctx)
 	res, err := alert.Backtest(ctx, a.store, rule, opts)
 	if err != nil {
 		return nil, err
 	}
 	return &api.BacktestAnswer{BacktestResult: res, Name: rule.Name}, nil
+}
+
+// replayCache returns the cache of rule evaluations that backtests and
+// dry runs share, nil for a caller who reads only some applications'
+// spans: its replays read other rows than the cache holds.
+func (a *App) replayCache(ctx context.Context) *alert.StepCache {
+	if a.replays == nil || auth.FromContext(ctx).Scoped() {
+		return nil
+	}
+	return a.replays
 }

@@ -30,7 +30,7 @@ func (a *App) Settings(ctx context.Context) (*api.Settings, error) {
 		Ingest: api.IngestSettings{OTLPHTTP: c.OTLPHTTP, OTLPGRPC: c.OTLPGRPC, RequireToken: c.Ingest.RequireToken,
 			MaxBodyBytes: c.Ingest.MaxBodyBytes, RedactParams: nonNil(c.Ingest.RedactParams)},
 		Rules: api.RulesSettings{Builtin: c.Rules.Builtin, Dirs: nonNil(c.Rules.Dirs), Disabled: nonNil(c.Rules.Disabled),
-			QueryOffset: dur(c.Rules.QueryOffset)},
+			QueryOffset: dur(c.Rules.QueryOffset), ReplayCacheMB: c.Rules.ReplayCacheMB},
 		APIMap: api.APIMapSettings{SnapshotInterval: dur(c.APIMap.SnapshotInterval), Window: dur(c.APIMap.Window),
 			SnapshotRetention: dur(c.APIMap.SnapshotRetention)},
 		IPIntel: api.IPIntelSettings{Sources: []string{}, MMDB: nonNil(c.IPIntel.MMDB), ASNCSV: nonNil(c.IPIntel.ASNCSV),

@@ -112,6 +112,11 @@ type Rules struct {
 	// QueryOffset is how far behind the clock rules evaluate, so spans
 	// still being ingested are not missed.
 	QueryOffset Duration `yaml:"query_offset"`
+	// ReplayCacheMB is the memory, in MiB, that keeps the rows of rule
+	// replays (backtests, exclusion dry runs) for the next ones, which
+	// then evaluate only new steps and those whose spans changed; 0 turns
+	// it off.
+	ReplayCacheMB int `yaml:"replay_cache_mb"`
 }
 
 // IPIntel configures IP enrichment. Every source is optional; the offline
@@ -312,7 +317,7 @@ func Default() Config {
 		},
 		Auth:    Auth{Enabled: true, SessionTTL: Duration(12 * time.Hour), RateLimit: 20, RateBurst: 200},
 		IPIntel: IPIntel{CacheTTL: Duration(6 * time.Hour)},
-		Rules:   Rules{Builtin: true, QueryOffset: Duration(30 * time.Second)},
+		Rules:   Rules{Builtin: true, QueryOffset: Duration(30 * time.Second), ReplayCacheMB: 256},
 		Contain: Contain{SweepInterval: Duration(10 * time.Second), AutoResponse: AutoResponseOn, MaxAutoBlocksPerHour: 100,
 			Detector: DetectorResponse{InvestigateAlerts: true, Window: Duration(24 * time.Hour), MaxPerHour: 60, MinRisk: 80, Mode: "shadow"}},
 		APIMap: APIMap{

@@ -201,6 +201,8 @@ func splice(full, before, after alert.BacktestResult) alert.BacktestResult {
 	out.MaxRows = full.MaxRows + after.MaxRows // at most
 
 	out.Elapsed = before.Elapsed + after.Elapsed
+	out.Cost = before.Cost + after.Cost
+	out.CachedSteps = 0
 	return out
 }
 

@@ -169,3 +169,80 @@ func TestSplice(t *testing.T) {
 		t.Errorf("notifications %d, first %v, max rows %d, per day %+v", got.Notifications, got.FirstFiring, got.MaxRows, got.PerDay)
 	}
 }
+
+// Dry runs that share a step cache give what uncached ones give, and
+// evaluate each rule's baseline once: later candidates, and a window an
+// hour later, take its steps from the cache.
+func TestDryRunStepCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens a DuckDB store")
+	}
+	ctx := context.Background()
+	st := openStore(t, deltaSpans())
+	cache := alert.NewStepCache(st, 256<<20)
+	never := Expiry{Never: true}
+	health := Exclusion{ID: "health", Conditions: []Condition{{KindPathGlob, "/health*"}}, Scope: Scope{Kind: ScopeAny}, Reason: "probes", ExpiresAt: never}
+	candidates := []Exclusion{
+		{ID: "admin", Conditions: []Condition{{KindPathGlob, "/admin/*"}}, Scope: Scope{Kind: ScopeAny}, Reason: "r", ExpiresAt: never},
+		{ID: "range", Conditions: []Condition{{KindIPCIDR, "203.0.113.0/24"}}, Scope: Scope{Kind: ScopeAny}, Reason: "r", ExpiresAt: never},
+		{ID: "key", Conditions: []Condition{{KindAPIKey, "key-3"}}, Scope: Scope{Kind: ScopeAny}, Reason: "r", ExpiresAt: never},
+	}
+	run := func(c Exclusion, from, to time.Time, steps *alert.StepCache) *DryRunResult {
+		t.Helper()
+		res, err := DryRun(ctx, DryRunOptions{Querier: st, Rules: deltaRules, Active: []Exclusion{health}, Candidate: c, From: from, To: to, Steps: steps})
+		if err != nil {
+			t.Fatalf("DryRun(%s) = %v", c.ID, err)
+		}
+		return res
+	}
+	from, to := testT0.Add(time.Hour), testT0.Add(5*time.Hour)
+	cached := 0
+	for _, shift := range []time.Duration{0, time.Hour} {
+		for i, c := range candidates {
+			got, want := run(c, from.Add(shift), to.Add(shift), cache), run(c, from.Add(shift), to.Add(shift), nil)
+			for j, e := range got.Rules {
+				w := want.Rules[j]
+				if e.NotificationsBefore != w.NotificationsBefore || e.NotificationsAfter != w.NotificationsAfter ||
+					e.FiringsRemoved != w.FiringsRemoved || e.FiringsAdded != w.FiringsAdded || e.Skipped != w.Skipped {
+					t.Errorf("%s +%v: rule effect with the cache %+v, without %+v", c.ID, shift, e, w)
+				}
+				if e.Skipped != "" {
+					continue
+				}
+				if w.StepsCached != 0 {
+					t.Errorf("%s +%v: %s took %d steps from no cache", c.ID, shift, e.RuleID, w.StepsCached)
+				}
+				// The first candidate fills the cache; an hour later the
+				// window's last hour is new to the first.
+				switch {
+				case i == 0 && shift == 0 && e.StepsCached != 0:
+					t.Errorf("%s: %s took %d steps from an empty cache", c.ID, e.RuleID, e.StepsCached)
+				case i == 0 && shift > 0 && e.StepsCached != e.Steps-int(time.Hour/ruleStep(deltaRules, e.RuleID)):
+					t.Errorf("%s +1h: %s took %d of %d steps from the cache, want all but the last hour's", c.ID, e.RuleID, e.StepsCached, e.Steps)
+				case i > 0 && e.StepsCached != e.Steps:
+					t.Errorf("%s +%v: %s took %d of %d steps from the cache, want all", c.ID, shift, e.RuleID, e.StepsCached, e.Steps)
+				}
+				cached += e.StepsCached
+			}
+			for name, pair := range map[string][2]any{
+				"removed": {got.Removed, want.Removed}, "added": {got.Added, want.Added}, "per day": {got.PerDay, want.PerDay},
+			} {
+				if !reflect.DeepEqual(pair[0], pair[1]) {
+					t.Errorf("%s +%v: %s\n cached   %+v\n uncached %+v", c.ID, shift, name, pair[0], pair[1])
+				}
+			}
+		}
+	}
+	if cached == 0 {
+		t.Error("no step came from the cache")
+	}
+}
+
+func ruleStep(rules []alert.Rule, id string) time.Duration {
+	for _, r := range rules {
+		if r.ID == id {
+			return r.Interval
+		}
+	}
+	return 0
+}

@@ -87,6 +87,10 @@ type DryRunOptions struct {
 	Concurrency int
 	// Baselines, when set, caches the replays.
 	Baselines BaselineCache
+	// Steps, when set, keeps the rows of the rules' evaluations: a dry
+	// run replays only the steps that earlier ones did not, or whose
+	// spans changed since (alert.StepCache).
+	Steps *alert.StepCache
 	// TopKeys is how many excluded keys of each kind are listed; default 10.
 	TopKeys int
 	// Step, when set, replaces the rules' intervals as the replay step.
@@ -142,9 +146,13 @@ type RuleEffect struct {
 	// GroupsReplayed, when set, is how many of the rule's groups the
 	// candidate touches: only those were replayed with it (the others
 	// replay as in the baseline); 0 when the whole rule was.
-	GroupsReplayed int           `json:"groups_replayed,omitempty"`
-	Fallback       string        `json:"fallback,omitempty"`
-	Elapsed        time.Duration `json:"elapsed_ns"`
+	GroupsReplayed int `json:"groups_replayed,omitempty"`
+	// StepsCached and Steps count the baseline's evaluations taken from
+	// earlier dry runs (DryRunOptions.Steps), and all of them.
+	StepsCached int           `json:"steps_cached,omitempty"`
+	Steps       int           `json:"steps,omitempty"`
+	Fallback    string        `json:"fallback,omitempty"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
 }
 
 // FiringDiff is one alert firing that would disappear or appear.
@@ -325,7 +333,7 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			start := time.Now()
 			var err error
 			base := baseline(r.ID)
-			bo := alert.BacktestOptions{From: opts.From, To: opts.To, Step: opts.Step}
+			bo := alert.BacktestOptions{From: opts.From, To: opts.To, Step: opts.Step, Cache: opts.Steps}
 			key := baselineKey(r, base, bo)
 			before, cached := alert.BacktestResult{}, false
 			if opts.Baselines != nil {
@@ -371,6 +379,7 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			diffs[i] = diff{removed, added}
 			effects[i].NotificationsBefore, effects[i].NotificationsAfter = before.Notifications, after.Notifications
 			effects[i].FiringsRemoved, effects[i].FiringsAdded = len(removed), len(added)
+			effects[i].StepsCached, effects[i].Steps = before.CachedSteps, before.Evaluations
 			effects[i].Method = before.Method
 			if after.Method != before.Method {
 				effects[i].Method += ", " + after.Method
@@ -467,7 +476,7 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 	full alert.BacktestResult, report *progressReporter) (alert.BacktestResult, int, error) {
 	var t touched
 	ok := false
-	if full.Elapsed >= deltaMinReplay {
+	if full.Cost >= deltaMinReplay {
 		var err error
 		if t, ok, err = touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
 			return alert.BacktestResult{}, 0, err
@@ -478,15 +487,17 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 	}
 	if ok {
 		keep := t.keep()
-		bo.Progress = report.steps(r.ID)
-		bo.Rewrite = restrictedRewriter(base, keep)
-		before, err := alert.Backtest(ctx, q, r, bo)
+		few := bo
+		few.Cache = nil // replays of a few groups are cheap, and of this candidate only
+		few.Progress = report.steps(r.ID)
+		few.Rewrite = restrictedRewriter(base, keep)
+		before, err := alert.Backtest(ctx, q, r, few)
 		if err != nil {
 			return alert.BacktestResult{}, 0, err
 		}
-		bo.Progress = report.steps(r.ID)
-		bo.Rewrite = restrictedRewriter(withCand, keep)
-		after, err := alert.Backtest(ctx, q, r, bo)
+		few.Progress = report.steps(r.ID)
+		few.Rewrite = restrictedRewriter(withCand, keep)
+		after, err := alert.Backtest(ctx, q, r, few)
 		if err != nil {
 			return alert.BacktestResult{}, 0, err
 		}

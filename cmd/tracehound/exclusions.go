@@ -736,6 +736,9 @@ func printDryRun(w io.Writer, res *exclude.DryRunResult, color bool) {
 			}
 			if note == "" {
 				note = time.Duration(r.Elapsed).Round(time.Millisecond).String()
+				if r.StepsCached > 0 {
+					note += fmt.Sprintf(", baseline %d of %d steps from earlier runs", r.StepsCached, r.Steps)
+				}
 				if r.GroupsReplayed > 0 {
 					note += fmt.Sprintf(", %d touched group(s) replayed", r.GroupsReplayed)
 				}

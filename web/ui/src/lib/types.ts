@@ -602,7 +602,7 @@ export interface DryRunResult {
   exclusion: Exclusion;
   from: string;
   to: string;
-  rules: { rule_id: string; name: string; mode: string; notifications_before: number; notifications_after: number; firings_removed: number; firings_added: number; skipped?: string; error?: string; groups_replayed?: number; elapsed_ns: number }[];
+  rules: { rule_id: string; name: string; mode: string; notifications_before: number; notifications_after: number; firings_removed: number; firings_added: number; skipped?: string; error?: string; groups_replayed?: number; steps_cached?: number; steps?: number; elapsed_ns: number }[];
   notifications_before: number;
   notifications_after: number;
   removed: FiringDiff[] | null;

@@ -145,7 +145,7 @@ function DryRunResultView({ r, state }: { r: DryRunResult; state: DryRunState })
               <td class="num">{formatCount(x.notifications_before)} → {formatCount(x.notifications_after)}</td>
               <td class="num">{x.firings_removed}</td>
               <td class="num">{x.firings_added}</td>
-              <td class={x.error ? 'small impact-danger' : 'small muted'}>{x.error ? `replay failed: ${x.error}` : x.skipped ?? ((x.elapsed_ns ? formatDuration(x.elapsed_ns) : '') + (x.groups_replayed ? ` · ${formatCount(x.groups_replayed)} touched group${x.groups_replayed === 1 ? '' : 's'} replayed` : ''))}</td>
+              <td class={x.error ? 'small impact-danger' : 'small muted'}>{x.error ? `replay failed: ${x.error}` : x.skipped ?? ((x.elapsed_ns ? formatDuration(x.elapsed_ns) : '') + (x.steps_cached ? ` · baseline ${formatCount(x.steps_cached)} of ${formatCount(x.steps ?? 0)} steps from earlier runs` : '') + (x.groups_replayed ? ` · ${formatCount(x.groups_replayed)} touched group${x.groups_replayed === 1 ? '' : 's'} replayed` : ''))}</td>
             </tr>
           ))}</tbody>
         </table>
