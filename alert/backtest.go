@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -41,7 +42,17 @@ type BacktestOptions struct {
 	// the cache lacks or whose spans changed since (see StepCache). It
 	// applies when Method is empty.
 	Cache *StepCache
+	// CachedOnly takes every step from Cache and evaluates none: the
+	// backtest fails with ErrNotCached when the cache lacks one.
+	CachedOnly bool
+	// Keep, when set, keeps only the rows it returns true for at each
+	// step: a dry run takes a few groups' rows from a whole replay.
+	Keep func(Row) bool
 }
+
+// ErrNotCached reports a backtest with CachedOnly whose steps the cache
+// does not all hold.
+var ErrNotCached = errors.New("the replay cache does not hold every step")
 
 // Firing is one alert instance that fired during a backtest.
 type Firing struct {
@@ -150,6 +161,9 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 		return days[k]
 	}
 	step := func(ts time.Time, rows []Row) error {
+		if opts.Keep != nil {
+			rows = slices.DeleteFunc(slices.Clone(rows), func(r Row) bool { return !opts.Keep(r) })
+		}
 		alerts, err := m.step(ts, rows)
 		if err != nil {
 			return fmt.Errorf("at %s: %w", ts.Format(time.RFC3339), err)
@@ -198,6 +212,9 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 			cached.store()
 			res.Cost = cached.cost
 		}
+	}
+	if !ok && opts.CachedOnly {
+		return res, fmt.Errorf("backtest rule %q: %w", rule.ID, ErrNotCached)
 	}
 	if !ok {
 		start := time.Now()

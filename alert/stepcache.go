@@ -79,6 +79,9 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 	}
 	res.rows = make([][]Row, len(steps))
 	lo, hi, perStep, method := c.lookup(key, steps, opts.Step, res.rows)
+	if opts.CachedOnly && hi-lo < len(steps) {
+		return cachedRows{}, true, ErrNotCached
+	}
 	res.cached, res.method = hi-lo, method
 	res.cost = perStep * time.Duration(hi-lo)
 	done := res.cached
@@ -144,17 +147,10 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 	if e == nil || e.step != step {
 		return 0, 0, 0, ""
 	}
-	valid := len(e.rows)
-	if earliest, changed := c.changes.ChangedSince(e.mark); changed && earliest.IsZero() {
+	valid := c.valid(e)
+	if valid == 0 {
 		c.drop(key, e)
 		return 0, 0, 0, ""
-	} else if changed {
-		// The steps before the earliest changed span keep their rows.
-		n := 0
-		for n < valid && e.first.Add(time.Duration(n)*step).Before(earliest) {
-			n++
-		}
-		valid = n
 	}
 	offset := int(steps[0].Sub(e.first) / step) // step i is entry step offset+i
 	lo, hi = max(0, -offset), min(len(steps), valid-offset)
@@ -197,6 +193,11 @@ func (c *StepCache) put(key string, e *stepEntry) {
 	defer c.mu.Unlock()
 	if old := c.entries[key]; old != nil {
 		c.drop(key, old)
+		if m := c.merge(old, e); m != e {
+			if m.bytes = rowsBytes(m.rows); m.bytes <= c.maxBytes {
+				e = m
+			}
+		}
 	}
 	for c.bytes+e.bytes > c.maxBytes {
 		var lruKey string
@@ -212,6 +213,60 @@ func (c *StepCache) put(key string, e *stepEntry) {
 	e.used = c.tick
 	c.entries[key] = e
 	c.bytes += e.bytes
+}
+
+// valid returns how many of e's first steps still hold: those before the
+// earliest span written since e was computed.
+func (c *StepCache) valid(e *stepEntry) int {
+	earliest, changed := c.changes.ChangedSince(e.mark)
+	if !changed {
+		return len(e.rows)
+	}
+	n := 0
+	for n < len(e.rows) && e.first.Add(time.Duration(n)*e.step).Before(earliest) {
+		n++
+	}
+	return n
+}
+
+// maxEntrySteps bounds the steps an entry holds when merging: a week of
+// one-minute steps, or the last replay's if it had more.
+const maxEntrySteps = 7 * 24 * 60
+
+// merge returns the union of old's valid steps and e's when they overlap
+// or meet, e's rows winning, without old's earliest steps past
+// maxEntrySteps; else e. Entries of backtests over different windows
+// (a dry run of a day, and one of a week) then keep each other's steps.
+func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
+	valid := c.valid(old)
+	step := e.step
+	if valid == 0 || old.step != step || old.first.Sub(e.first)%step != 0 {
+		return e
+	}
+	oldEnd, newEnd := old.first.Add(time.Duration(valid)*step), e.first.Add(time.Duration(len(e.rows))*step)
+	if oldEnd.Before(e.first) || newEnd.Before(old.first) {
+		return e
+	}
+	first, end := e.first, newEnd
+	if old.first.Before(first) {
+		first = old.first
+	}
+	if oldEnd.After(end) {
+		end = oldEnd
+	}
+	if n := int(end.Sub(first) / step); n > max(maxEntrySteps, len(e.rows)) {
+		first = end.Add(-time.Duration(max(maxEntrySteps, len(e.rows))) * step)
+	}
+	m := &stepEntry{first: first, step: step, rows: make([][]Row, end.Sub(first)/step), method: e.method, mark: e.mark}
+	for i := range valid {
+		if j := int(old.first.Sub(first)/step) + i; j >= 0 && j < len(m.rows) {
+			m.rows[j] = old.rows[i]
+		}
+	}
+	at := int(e.first.Sub(first) / step)
+	copy(m.rows[at:], e.rows)
+	m.perStep = (old.perStep*time.Duration(len(m.rows)-len(e.rows)) + e.perStep*time.Duration(len(e.rows))) / time.Duration(len(m.rows))
+	return m
 }
 
 func (c *StepCache) drop(key string, e *stepEntry) {

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -80,6 +81,9 @@ func TestStepCacheMatchesUncached(t *testing.T) {
 		check(r.ID+" again", r, from, to, nil, steps)
 		// An hour later: the window's last three hours come from the cache.
 		check(r.ID+" an hour later", r, from.Add(time.Hour), to.Add(time.Hour), nil, steps-12)
+		// The cache keeps both windows' steps.
+		check(r.ID+" back to the first window", r, from, to, nil, steps)
+		check(r.ID+" both windows", r, from, to.Add(time.Hour), nil, steps+12)
 		// Another rewrite is another replay; the same one is cached.
 		check(r.ID+" rewritten", r, from.Add(time.Hour), to.Add(time.Hour), exclude("203.0.113.5"), 0)
 		check(r.ID+" rewritten again", r, from.Add(time.Hour), to.Add(time.Hour), exclude("203.0.113.5"), steps)
@@ -150,5 +154,88 @@ func TestStepCacheEvicts(t *testing.T) {
 	}
 	if cache.bytes > cache.maxBytes {
 		t.Errorf("the cache holds %d bytes, more than its %d", cache.bytes, cache.maxBytes)
+	}
+}
+
+// still is a store to which nothing is written.
+type still struct{}
+
+func (still) Mark(context.Context) (uint64, error)  { return 1, nil }
+func (still) ChangedSince(uint64) (time.Time, bool) { return time.Time{}, false }
+
+func TestStepCacheMerge(t *testing.T) {
+	c := NewStepCache(still{}, 1<<30)
+	entry := func(first time.Time, n int, tag string) *stepEntry {
+		e := &stepEntry{first: first, step: time.Minute, rows: make([][]Row, n), perStep: time.Second, mark: 1}
+		for i := range e.rows {
+			e.rows[i] = []Row{{Labels: map[string]string{"tag": tag}}}
+		}
+		return e
+	}
+	tags := func(e *stepEntry) string {
+		var b strings.Builder
+		for _, rows := range e.rows {
+			b.WriteString(rows[0].Labels["tag"])
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name      string
+		old, new  *stepEntry
+		wantFirst time.Time
+		want      string
+	}{
+		{"overlap", entry(t0, 4, "o"), entry(t0.Add(2*time.Minute), 4, "n"), t0, "oonnnn"},
+		{"meet", entry(t0.Add(4*time.Minute), 2, "o"), entry(t0, 4, "n"), t0, "nnnnoo"},
+		{"inside", entry(t0, 6, "o"), entry(t0.Add(2*time.Minute), 2, "n"), t0, "oonnoo"},
+		{"apart", entry(t0, 2, "o"), entry(t0.Add(3*time.Minute), 2, "n"), t0.Add(3 * time.Minute), "nn"},
+		{"off the grid", entry(t0.Add(30*time.Second), 4, "o"), entry(t0, 4, "n"), t0, "nnnn"},
+	} {
+		got := c.merge(tc.old, tc.new)
+		if !got.first.Equal(tc.wantFirst) || tags(got) != tc.want {
+			t.Errorf("%s: merged from %v: %s; want from %v: %s", tc.name, got.first, tags(got), tc.wantFirst, tc.want)
+		}
+	}
+	// A merge keeps at most a week of steps, dropping the oldest.
+	got := c.merge(entry(t0, maxEntrySteps, "o"), entry(t0.Add(maxEntrySteps*time.Minute), 3, "n"))
+	if len(got.rows) != maxEntrySteps || !got.first.Equal(t0.Add(3*time.Minute)) || !strings.HasSuffix(tags(got), "onnn") {
+		t.Errorf("a merge past a week holds %d steps from %v", len(got.rows), got.first)
+	}
+}
+
+// CachedOnly evaluates nothing: it fails until the cache holds every step.
+func TestStepCacheCachedOnly(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	ctx := context.Background()
+	r := Rule{ID: "r", Name: "r", Severity: "low", Interval: 5 * time.Minute, SQL: slidingRules[2]}
+	cache := NewStepCache(traces, 64<<20)
+	opts := BacktestOptions{From: t0.Add(time.Hour), To: t0.Add(3 * time.Hour), Cache: cache, CachedOnly: true}
+	if _, err := Backtest(ctx, traces, r, opts); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("Backtest(CachedOnly) on an empty cache = %v, want ErrNotCached", err)
+	}
+	opts.CachedOnly = false
+	full, err := Backtest(ctx, traces, r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.CachedOnly = true
+	opts.Keep = func(row Row) bool { return row.Labels["api_key_id"] == "key-shared" }
+	one, err := Backtest(ctx, traces, r, opts)
+	if err != nil || one.Queries != 0 {
+		t.Fatalf("Backtest(CachedOnly) on a full cache = %d queries, %v", one.Queries, err)
+	}
+	want := 0
+	for _, f := range full.Firings {
+		if f.Labels["api_key_id"] == "key-shared" {
+			want++
+		}
+	}
+	if want == 0 || len(one.Firings) != want {
+		t.Errorf("kept %d firings of key-shared, want %d", len(one.Firings), want)
+	}
+	opts.To = opts.To.Add(time.Hour)
+	if _, err := Backtest(ctx, traces, r, opts); !errors.Is(err, ErrNotCached) {
+		t.Errorf("Backtest(CachedOnly) past the cached steps = %v, want ErrNotCached", err)
 	}
 }

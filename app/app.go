@@ -272,6 +272,7 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.retentionLoop(jobs) }()
 	wg.Go(func() { a.runSnapshots(jobs) })
 	wg.Go(func() { a.compactLoop(jobs) })
+	wg.Go(func() { a.warmReplays(jobs) })
 	wg.Go(func() { a.runSweeper(jobs) })
 	wg.Go(func() {
 		if err := a.rules.engine.Run(jobs); err != nil && jobs.Err() == nil {

@@ -133,6 +133,46 @@ func (t touched) keep() Predicate {
 	return Predicate{SQL: strings.Join(parts, " AND "), Args: args}
 }
 
+// rowFilter returns what keeps the result rows of r that keep matches,
+// nil when r's columns do not name every group key (a key
+// that is not selected, or selected under another name, leaves a row's
+// group unknown).
+func (t touched) rowFilter(r *alert.Rule) func(alert.Row) bool {
+	w, err := sqlguard.ParseWindowed(r.SQL)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		for _, col := range w.Columns {
+			if strings.EqualFold(col.Expr.Identifier(), c) && strings.EqualFold(col.Alias, c) {
+				names[i] = col.Alias
+			}
+		}
+		if names[i] == "" {
+			return nil
+		}
+	}
+	// As keep does: each key's value among the touched groups' values of
+	// that column, compared as text (a column holds one type).
+	sets := make([]map[string]bool, len(names))
+	for i, vs := range t.values {
+		sets[i] = make(map[string]bool, len(vs))
+		for _, v := range vs {
+			sets[i][fmt.Sprint(v)] = true
+		}
+	}
+	return func(row alert.Row) bool {
+		for i, name := range names {
+			v, ok := row.Columns[name]
+			if !ok || v == nil || !sets[i][fmt.Sprint(v)] {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // restrictedRewriter filters what a rule reads as RuleRewriter(p) does and
 // keeps only the rows keep matches.
 func restrictedRewriter(p, keep Predicate) alert.Rewriter {

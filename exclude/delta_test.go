@@ -105,24 +105,34 @@ func TestDeltaDryRunMatchesWholeReplay(t *testing.T) {
 		{ID: "errors", Conditions: []Condition{{KindStatus, "500"}}, Scope: Scope{Kind: ScopeAny}, Reason: "r", ExpiresAt: never},
 		{ID: "key", Conditions: []Condition{{KindAPIKey, "key-3"}}, Scope: Scope{Kind: ScopeAny}, Reason: "r", ExpiresAt: never},
 	}
+	// The group-wise dry runs share a step cache: the touched groups'
+	// rows without the candidate come from the baseline's.
+	cache := alert.NewStepCache(st, 256<<20)
 	run := func(c Exclusion, delta bool) *DryRunResult {
 		t.Helper()
 		deltaReplays = delta
 		defer func() { deltaReplays = true }()
+		var steps *alert.StepCache
+		if delta {
+			steps = cache
+		}
 		// Known alerts: the baseline's first firing of every rule.
 		res, err := DryRun(ctx, DryRunOptions{Querier: st, Rules: deltaRules, Active: []Exclusion{health}, Candidate: c, From: from, To: to,
-			IsMalicious: func(ip string) bool { return ip == "203.0.113.13" }})
+			IsMalicious: func(ip string) bool { return ip == "203.0.113.13" }, Steps: steps})
 		if err != nil {
 			t.Fatalf("DryRun(%s, delta %v) = %v", c.ID, delta, err)
 		}
 		return res
 	}
-	grouped, removed := 0, 0
+	grouped, removed, fromCache := 0, 0, 0
 	for _, c := range candidates {
 		whole, delta := run(c, false), run(c, true)
 		for i, e := range delta.Rules {
 			grouped += e.GroupsReplayed
 			removed += e.FiringsRemoved
+			if e.GroupsReplayed > 0 && e.StepsCached == e.Steps {
+				fromCache++
+			}
 			w := whole.Rules[i]
 			if e.RuleID != w.RuleID || e.NotificationsBefore != w.NotificationsBefore || e.NotificationsAfter != w.NotificationsAfter ||
 				e.FiringsRemoved != w.FiringsRemoved || e.FiringsAdded != w.FiringsAdded || e.Skipped != w.Skipped {
@@ -143,8 +153,9 @@ func TestDeltaDryRunMatchesWholeReplay(t *testing.T) {
 		}
 	}
 	t.Logf("grouped %d removed %d", grouped, removed)
-	if grouped == 0 || removed == 0 {
-		t.Errorf("%d groups replayed alone, %d firings removed: the candidates test nothing", grouped, removed)
+	if grouped == 0 || removed == 0 || fromCache == 0 {
+		t.Errorf("%d groups replayed alone, %d firings removed, %d rules' touched groups taken from the cached baseline: the candidates test nothing",
+			grouped, removed, fromCache)
 	}
 }
 
@@ -245,4 +256,35 @@ func ruleStep(rules []alert.Rule, id string) time.Duration {
 		}
 	}
 	return 0
+}
+
+// After WarmBaselines, a dry run of any candidate takes every rule's
+// baseline from the cache.
+func TestWarmBaselines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens a DuckDB store")
+	}
+	ctx := context.Background()
+	st := openStore(t, deltaSpans())
+	never := Expiry{Never: true}
+	health := Exclusion{ID: "health", Conditions: []Condition{{KindPathGlob, "/health*"}}, Scope: Scope{Kind: ScopeAny}, Reason: "probes", ExpiresAt: never}
+	opts := DryRunOptions{Querier: st, Rules: deltaRules, Active: []Exclusion{health}, From: testT0.Add(time.Hour), To: testT0.Add(5 * time.Hour),
+		Steps: alert.NewStepCache(st, 256<<20)}
+	steps, cached, err := WarmBaselines(ctx, opts)
+	if err != nil || steps != len(deltaRules)*49 || cached != 0 {
+		t.Fatalf("WarmBaselines() = %d steps, %d cached, %v; want %d steps evaluated", steps, cached, err, len(deltaRules)*49)
+	}
+	opts.Candidate = Exclusion{ID: "range", Conditions: []Condition{{KindIPCIDR, "203.0.113.0/24"}}, Scope: Scope{Kind: ScopeAny}, Reason: "r", ExpiresAt: never}
+	res, err := DryRun(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.Rules {
+		if e.Skipped == "" && (e.Steps == 0 || e.StepsCached != e.Steps) {
+			t.Errorf("%s: %d of %d baseline steps from the cache, want all", e.RuleID, e.StepsCached, e.Steps)
+		}
+	}
+	if steps, cached, err = WarmBaselines(ctx, opts); err != nil || cached != steps {
+		t.Errorf("WarmBaselines() again = %d steps, %d cached, %v; want all cached", steps, cached, err)
+	}
 }

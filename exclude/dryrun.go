@@ -281,26 +281,8 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 		day(k).RowsExcluded = n
 	}
 
-	// Baseline predicates per rule: the active exclusions covering it.
-	active := make([]Predicate, len(opts.Active))
-	for i, e := range opts.Active {
-		if e.ID == cand.ID {
-			continue // the candidate replaces the stored exclusion of that id
-		}
-		if active[i], err = Compile(ctx, e, opts.Compile); err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("active exclusion %s is left out of the baseline: %v", e.ID, err))
-			active[i] = Predicate{}
-		}
-	}
-	baseline := func(ruleID string) Predicate {
-		var ps []Predicate
-		for i, e := range opts.Active {
-			if e.ID != cand.ID && e.Scope.Covers(ruleID) {
-				ps = append(ps, active[i])
-			}
-		}
-		return Or(ps...)
-	}
+	baseline, warnings := baselines(ctx, opts.Active, cand.ID, opts.Compile)
+	res.Warnings = append(res.Warnings, warnings...)
 
 	effects := make([]RuleEffect, len(rules))
 	type diff struct{ removed, added []FiringDiff }
@@ -337,7 +319,9 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			key := baselineKey(r, base, bo)
 			before, cached := alert.BacktestResult{}, false
 			if opts.Baselines != nil {
-				before, cached = opts.Baselines.Get(key)
+				if before, cached = opts.Baselines.Get(key); cached {
+					before.CachedSteps = before.Evaluations
+				}
 			}
 			if !cached {
 				bo.Progress = report.steps(r.ID)
@@ -463,6 +447,66 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 	return res, nil
 }
 
+// baselines compiles the active exclusions, but the one of id skip (a
+// candidate replaces its stored version), and returns the predicate of
+// those that cover a rule: what the rule runs with now. An exclusion
+// that does not compile is left out, with a warning.
+func baselines(ctx context.Context, active []Exclusion, skip string, co CompileOptions) (func(ruleID string) Predicate, []string) {
+	var warnings []string
+	preds := make([]Predicate, len(active))
+	for i, e := range active {
+		if e.ID == skip {
+			continue
+		}
+		var err error
+		if preds[i], err = Compile(ctx, e, co); err != nil {
+			warnings = append(warnings, fmt.Sprintf("active exclusion %s is left out of the baseline: %v", e.ID, err))
+			preds[i] = Predicate{}
+		}
+	}
+	return func(ruleID string) Predicate {
+		var ps []Predicate
+		for i, e := range active {
+			if e.ID != skip && e.Scope.Covers(ruleID) {
+				ps = append(ps, preds[i])
+			}
+		}
+		return Or(ps...)
+	}, warnings
+}
+
+// WarmBaselines replays, one after the other, every SQL rule of opts with
+// the active exclusions that cover it over opts' window, into opts.Steps
+// and opts.Baselines: the replays a dry run of any candidate starts from.
+// With a step cache, each rule evaluates only the steps the cache lacks
+// or whose spans changed. It returns how many steps it evaluated and
+// how many came from the cache.
+func WarmBaselines(ctx context.Context, opts DryRunOptions) (steps, cached int, err error) {
+	baseline, _ := baselines(ctx, opts.Active, "", opts.Compile)
+	var errs []error
+	for _, r := range opts.Rules {
+		if r.Source != alert.SourceSQL && r.Source != "" {
+			continue
+		}
+		base := baseline(r.ID)
+		bo := alert.BacktestOptions{From: opts.From, To: opts.To, Step: opts.Step, Cache: opts.Steps, Rewrite: rewriterFor(base)}
+		res, err := alert.Backtest(ctx, opts.Querier, r, bo)
+		if err != nil {
+			if ctx.Err() != nil {
+				return steps, cached, ctx.Err()
+			}
+			errs = append(errs, fmt.Errorf("rule %s: %w", r.ID, err))
+			continue
+		}
+		steps += res.Evaluations
+		cached += res.CachedSteps
+		if opts.Baselines != nil {
+			opts.Baselines.Put(baselineKey(r, base, bo), res)
+		}
+	}
+	return steps, cached, errors.Join(errs...)
+}
+
 // rewriterFor filters the traces a rule reads with p and the rule's
 // applications.
 func rewriterFor(p Predicate) alert.Rewriter { return RuleRewriter(p) }
@@ -489,9 +533,20 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 		keep := t.keep()
 		few := bo
 		few.Cache = nil // replays of a few groups are cheap, and of this candidate only
-		few.Progress = report.steps(r.ID)
-		few.Rewrite = restrictedRewriter(base, keep)
-		before, err := alert.Backtest(ctx, q, r, few)
+		// The touched groups without the candidate: their rows in the
+		// baseline's evaluations, when the cache holds them, else a replay.
+		var before alert.BacktestResult
+		err := alert.ErrNotCached
+		if rows := t.rowFilter(&r); rows != nil && bo.Cache != nil {
+			cached := bo
+			cached.CachedOnly, cached.Keep, cached.Rewrite = true, rows, rewriterFor(base)
+			before, err = alert.Backtest(ctx, q, r, cached)
+		}
+		if errors.Is(err, alert.ErrNotCached) {
+			few.Progress = report.steps(r.ID)
+			few.Rewrite = restrictedRewriter(base, keep)
+			before, err = alert.Backtest(ctx, q, r, few)
+		}
 		if err != nil {
 			return alert.BacktestResult{}, 0, err
 		}
