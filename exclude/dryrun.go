@@ -85,7 +85,7 @@ type DryRunOptions struct {
 	// compete for its memory (on 2 cores, all rules one after the other
 	// take half the time they take two at a time).
 	Concurrency int
-	// Baselines, when set, caches the replays.
+	// Baselines, when set and Steps is not, caches the replays.
 	Baselines BaselineCache
 	// Steps, when set, keeps the rows of the rules' evaluations: a dry
 	// run replays only the steps that earlier ones did not, or whose
@@ -284,6 +284,12 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 	baseline, warnings := baselines(ctx, opts.Active, cand.ID, opts.Compile)
 	res.Warnings = append(res.Warnings, warnings...)
 
+	// A step cache checks what the store's writes changed; a cache of
+	// results does not, and would mix older replays with fresh ones.
+	results := opts.Baselines
+	if opts.Steps != nil {
+		results = nil
+	}
 	effects := make([]RuleEffect, len(rules))
 	type diff struct{ removed, added []FiringDiff }
 	diffs := make([]diff, len(rules))
@@ -318,8 +324,8 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			bo := alert.BacktestOptions{From: opts.From, To: opts.To, Step: opts.Step, Cache: opts.Steps}
 			key := baselineKey(r, base, bo)
 			before, cached := alert.BacktestResult{}, false
-			if opts.Baselines != nil {
-				if before, cached = opts.Baselines.Get(key); cached {
+			if results != nil {
+				if before, cached = results.Get(key); cached {
 					before.CachedSteps = before.Evaluations
 				}
 			}
@@ -327,23 +333,23 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 				bo.Progress = report.steps(r.ID)
 				bo.Rewrite = rewriterFor(base)
 				before, err = alert.Backtest(ctx, opts.Querier, r, bo)
-				if err == nil && opts.Baselines != nil {
-					opts.Baselines.Put(key, before)
+				if err == nil && results != nil {
+					results.Put(key, before)
 				}
 			}
 			var after alert.BacktestResult
 			if err == nil {
 				withCand := Or(base, candPred)
 				akey, cached := baselineKey(r, withCand, bo), false
-				if opts.Baselines != nil {
-					after, cached = opts.Baselines.Get(akey)
+				if results != nil {
+					after, cached = results.Get(akey)
 				}
 				if !cached {
 					var groups int
 					after, groups, err = replayWithCandidate(ctx, opts.Querier, r, bo, base, withCand, candPred, before, report)
 					effects[i].GroupsReplayed = groups
-					if err == nil && opts.Baselines != nil {
-						opts.Baselines.Put(akey, after)
+					if err == nil && results != nil {
+						results.Put(akey, after)
 					}
 				}
 			}
@@ -477,7 +483,8 @@ func baselines(ctx context.Context, active []Exclusion, skip string, co CompileO
 
 // WarmBaselines replays, one after the other, every SQL rule of opts with
 // the active exclusions that cover it over opts' window, into opts.Steps
-// and opts.Baselines: the replays a dry run of any candidate starts from.
+// (or else opts.Baselines): the replays a dry run of any candidate starts
+// from.
 // With a step cache, each rule evaluates only the steps the cache lacks
 // or whose spans changed. It returns how many steps it evaluated and
 // how many came from the cache.
@@ -500,7 +507,7 @@ func WarmBaselines(ctx context.Context, opts DryRunOptions) (steps, cached int, 
 		}
 		steps += res.Evaluations
 		cached += res.CachedSteps
-		if opts.Baselines != nil {
+		if opts.Baselines != nil && opts.Steps == nil {
 			opts.Baselines.Put(baselineKey(r, base, bo), res)
 		}
 	}
