@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/tracehound/tracehound/exclude"
@@ -26,6 +27,7 @@ func (a *App) warmReplays(ctx context.Context) {
 	}
 	timer := time.NewTimer(warmDelay)
 	defer timer.Stop()
+	level := slog.LevelInfo // the first pass, which replays whole windows
 	for {
 		select {
 		case <-ctx.Done():
@@ -39,7 +41,8 @@ func (a *App) warmReplays(ctx context.Context) {
 			if opts, err = a.dryRunOptions(ctx, from, to); err == nil {
 				var steps, cached int
 				steps, cached, err = exclude.WarmBaselines(ctx, opts)
-				a.log.Debug("rule replays warmed for dry runs", "steps", steps, "from_cache", cached, "elapsed", time.Since(start).Round(time.Millisecond))
+				a.log.Log(ctx, level, "rule replays warmed for dry runs", "steps", steps, "from_cache", cached, "elapsed", time.Since(start).Round(time.Millisecond))
+				level = slog.LevelDebug
 			}
 		}
 		if err != nil && ctx.Err() == nil {
