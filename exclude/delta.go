@@ -25,7 +25,8 @@ import (
 // candidate touching more replays the whole rule.
 var MaxDeltaGroups = 5000
 
-// deltaReplays turns the group-wise replays on; tests compare them with
+// deltaReplays turns the group-wise replays (and the check that a
+// candidate touches a rule's reads at all) on; tests compare them with
 // whole replays.
 var deltaReplays = true
 
@@ -116,6 +117,46 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 		}
 	}
 	return t, true, nil
+}
+
+// readsUntouched reports whether cand removes none of the rows r reads
+// for steps from from to to, beyond what base removes: every read of r
+// (sqlguard.Shared) keeps only rows that pass the conditions all its
+// reads share, from its furthest look-back on. The replay with the
+// candidate is then the baseline. It reports false when r's reads do not
+// share a condition.
+func readsUntouched(ctx context.Context, q store.Querier, r *alert.Rule, base, cand Predicate, from, to time.Time) (bool, error) {
+	f, ok := sqlguard.Shared(r.SQL)
+	if !ok || !deltaReplays {
+		return false, nil
+	}
+	read, err := ForRule(r, base)
+	if err != nil {
+		return false, err
+	}
+	var where []string
+	var args []any
+	for _, c := range f.Conds {
+		where = append(where, "("+c+")")
+	}
+	where = append(where, "timestamp >= ?")
+	args = append(args, from.Add(-f.Lookback).UTC())
+	if f.Upto {
+		where = append(where, "timestamp <= ?")
+		args = append(args, to.UTC())
+	}
+	if read.SQL != "" {
+		where = append(where, "NOT coalesce(("+read.SQL+"), false)")
+		args = append(args, read.Args...)
+	}
+	where = append(where, "coalesce(("+cand.SQL+"), false)")
+	args = append(args, cand.Args...)
+	query := fmt.Sprintf("SELECT 1 FROM %s WHERE %s LIMIT 1", TracesTable, strings.Join(where, "\n  AND "))
+	res, err := q.Query(ctx, query, store.QueryOptions{MaxRows: 1}, args...)
+	if err != nil {
+		return false, fmt.Errorf("find the rows of rule %s the exclusion removes: %w", r.ID, err)
+	}
+	return len(res.Rows) == 0, nil
 }
 
 // keep is the predicate matching the rows of the touched groups (and of
