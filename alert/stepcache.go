@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,16 +36,25 @@ type StepCache struct {
 	tick    uint64
 }
 
-// stepEntry is the rows of consecutive steps of one rule.
+// stepEntry is the rows of consecutive steps of one rule, compact: each
+// distinct row once, as its values, and each step as indexes into them.
 type stepEntry struct {
 	first   time.Time
 	step    time.Duration
-	rows    [][]Row
+	shape   rowShape
+	vals    [][]any   // the distinct rows' values, in shape.columns' order
+	steps   [][]int32 // each step's rows, as indexes into vals
 	perStep time.Duration // what a step took to compute, on average
 	method  string
 	mark    uint64 // the store's mark before the rows were read
 	used    uint64
 	bytes   int64
+}
+
+// rowShape is the columns of a rule's rows and which are labels.
+type rowShape struct {
+	columns []string
+	label   []bool
 }
 
 // NewStepCache returns a cache of evaluations of rules over the spans of
@@ -119,8 +130,12 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 		done += len(sub)
 	}
 	res.store = func() {
-		c.put(key, &stepEntry{first: steps[0], step: opts.Step, rows: res.rows, perStep: res.cost / time.Duration(len(steps)),
-			method: res.method, mark: mark})
+		e, ok := encodeSteps(res.rows)
+		if !ok {
+			return
+		}
+		e.first, e.step, e.perStep, e.method, e.mark = steps[0], opts.Step, res.cost/time.Duration(len(steps)), res.method, mark
+		c.put(key, e)
 	}
 	return res, true, nil
 }
@@ -159,23 +174,18 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 	}
 	c.tick++
 	e.used = c.tick
-	// Rows of a sliding replay share a memo of their labels across steps,
-	// which the state machine fills: each backtest gets its own copies.
-	memos := map[*rowMemo]*rowMemo{}
+	// Each distinct row is rebuilt once and shared by its steps, with a
+	// memo of its labels for the state machine, as a sliding replay's.
+	built := make([]Row, len(e.vals))
+	done := make([]bool, len(e.vals))
 	for i := lo; i < hi; i++ {
-		src := e.rows[offset+i]
-		rows := make([]Row, len(src))
-		for j, r := range src {
-			if r.memo != nil {
-				m, ok := memos[r.memo]
-				if !ok {
-					cp := *r.memo
-					m = &cp
-					memos[r.memo] = m
-				}
-				r.memo = m
+		idx := e.steps[offset+i]
+		rows := make([]Row, len(idx))
+		for j, k := range idx {
+			if !done[k] {
+				built[k], done[k] = e.shape.row(e.vals[k]), true
 			}
-			rows[j] = r
+			rows[j] = built[k]
 		}
 		out[i] = rows
 	}
@@ -185,7 +195,7 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 // put keeps e under key, dropping the least recently used entries past
 // the cache's size.
 func (c *StepCache) put(key string, e *stepEntry) {
-	e.bytes = rowsBytes(e.rows)
+	e.bytes = e.size()
 	if e.bytes > c.maxBytes {
 		return
 	}
@@ -194,7 +204,7 @@ func (c *StepCache) put(key string, e *stepEntry) {
 	if old := c.entries[key]; old != nil {
 		c.drop(key, old)
 		if m := c.merge(old, e); m != e {
-			if m.bytes = rowsBytes(m.rows); m.bytes <= c.maxBytes {
+			if m.bytes = m.size(); m.bytes <= c.maxBytes {
 				e = m
 			}
 		}
@@ -220,10 +230,10 @@ func (c *StepCache) put(key string, e *stepEntry) {
 func (c *StepCache) valid(e *stepEntry) int {
 	earliest, changed := c.changes.ChangedSince(e.mark)
 	if !changed {
-		return len(e.rows)
+		return len(e.steps)
 	}
 	n := 0
-	for n < len(e.rows) && e.first.Add(time.Duration(n)*e.step).Before(earliest) {
+	for n < len(e.steps) && e.first.Add(time.Duration(n)*e.step).Before(earliest) {
 		n++
 	}
 	return n
@@ -240,10 +250,11 @@ const maxEntrySteps = 7 * 24 * 60
 func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 	valid := c.valid(old)
 	step := e.step
-	if valid == 0 || old.step != step || old.first.Sub(e.first)%step != 0 {
+	if valid == 0 || old.step != step || old.first.Sub(e.first)%step != 0 || !slices.Equal(old.shape.columns, e.shape.columns) ||
+		!slices.Equal(old.shape.label, e.shape.label) {
 		return e
 	}
-	oldEnd, newEnd := old.first.Add(time.Duration(valid)*step), e.first.Add(time.Duration(len(e.rows))*step)
+	oldEnd, newEnd := old.first.Add(time.Duration(valid)*step), e.first.Add(time.Duration(len(e.steps))*step)
 	if oldEnd.Before(e.first) || newEnd.Before(old.first) {
 		return e
 	}
@@ -254,18 +265,33 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 	if oldEnd.After(end) {
 		end = oldEnd
 	}
-	if n := int(end.Sub(first) / step); n > max(maxEntrySteps, len(e.rows)) {
-		first = end.Add(-time.Duration(max(maxEntrySteps, len(e.rows))) * step)
+	if n := int(end.Sub(first) / step); n > max(maxEntrySteps, len(e.steps)) {
+		first = end.Add(-time.Duration(max(maxEntrySteps, len(e.steps))) * step)
 	}
-	m := &stepEntry{first: first, step: step, rows: make([][]Row, end.Sub(first)/step), method: e.method, mark: e.mark}
-	for i := range valid {
-		if j := int(old.first.Sub(first)/step) + i; j >= 0 && j < len(m.rows) {
-			m.rows[j] = old.rows[i]
-		}
-	}
+	m := &stepEntry{first: first, step: step, shape: e.shape, steps: make([][]int32, end.Sub(first)/step), method: e.method, mark: e.mark}
+	// e's rows, then the old rows that steps kept from old still use.
+	m.vals = append(m.vals, e.vals...)
 	at := int(e.first.Sub(first) / step)
-	copy(m.rows[at:], e.rows)
-	m.perStep = (old.perStep*time.Duration(len(m.rows)-len(e.rows)) + e.perStep*time.Duration(len(e.rows))) / time.Duration(len(m.rows))
+	copy(m.steps[at:], e.steps)
+	moved := map[int32]int32{}
+	for i := range valid {
+		j := int(old.first.Sub(first)/step) + i
+		if j < 0 || j >= len(m.steps) || m.steps[j] != nil || j >= at && j < at+len(e.steps) {
+			continue
+		}
+		idx := make([]int32, len(old.steps[i]))
+		for x, k := range old.steps[i] {
+			n, ok := moved[k]
+			if !ok {
+				n = int32(len(m.vals))
+				m.vals = append(m.vals, old.vals[k])
+				moved[k] = n
+			}
+			idx[x] = n
+		}
+		m.steps[j] = idx
+	}
+	m.perStep = (old.perStep*time.Duration(len(m.steps)-len(e.steps)) + e.perStep*time.Duration(len(e.steps))) / time.Duration(len(m.steps))
 	return m
 }
 
@@ -274,23 +300,128 @@ func (c *StepCache) drop(key string, e *stepEntry) {
 	c.bytes -= e.bytes
 }
 
-// rowsBytes estimates the memory of steps' rows: a reference per step
-// and row, and each distinct row (the steps of a sliding replay share
-// theirs) with its maps.
-func rowsBytes(steps [][]Row) int64 {
-	var n int64
-	seen := map[*rowMemo]bool{}
-	for _, rows := range steps {
-		n += 24 + int64(len(rows))*32
-		for _, r := range rows {
+// encodeSteps returns the compact form of steps' rows; ok is false when
+// a row does not fit it (rows of other columns or labels than the first
+// row's, or a label that is not its value's text), which no SQL rule's
+// rows do.
+func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
+	e = &stepEntry{steps: make([][]int32, len(steps))}
+	shaped := false
+	memos := map[*rowMemo]int32{}
+	same := map[string]int32{}
+	var key []byte
+	for i, rows := range steps {
+		if len(rows) == 0 {
+			continue
+		}
+		idx := make([]int32, len(rows))
+		for j, r := range rows {
+			if !shaped {
+				e.shape, shaped = shapeOf(r), true
+			}
 			if r.memo != nil {
-				if seen[r.memo] {
+				if k, ok := memos[r.memo]; ok {
+					idx[j] = k
 					continue
 				}
-				seen[r.memo] = true
 			}
-			n += 256 + 96*int64(len(r.Columns))
+			vals, ok := e.shape.values(r)
+			if !ok {
+				return nil, false
+			}
+			// Rows that are equal across steps (a batched replay's) are
+			// kept once.
+			key = key[:0]
+			for _, v := range vals {
+				key = fmt.Appendf(key, "%T\x00%v\x00", v, v)
+			}
+			k, ok := same[string(key)]
+			if !ok {
+				k = int32(len(e.vals))
+				e.vals = append(e.vals, vals)
+				same[string(key)] = k
+			}
+			if r.memo != nil {
+				memos[r.memo] = k
+			}
+			idx[j] = k
 		}
+		e.steps[i] = idx
+	}
+	return e, true
+}
+
+// shapeOf returns r's columns, in name order, and which are labels.
+func shapeOf(r Row) rowShape {
+	var s rowShape
+	for c := range r.Columns {
+		s.columns = append(s.columns, c)
+	}
+	slices.Sort(s.columns)
+	for _, c := range s.columns {
+		_, isLabel := r.Labels[c]
+		s.label = append(s.label, isLabel)
+	}
+	return s
+}
+
+// values returns r's values in s's order; ok is false when row would not
+// rebuild r.
+func (s rowShape) values(r Row) ([]any, bool) {
+	if len(r.Columns) != len(s.columns) || len(r.Labels)+len(r.Values) != len(s.columns) {
+		return nil, false
+	}
+	vals := make([]any, len(s.columns))
+	for i, c := range s.columns {
+		v, ok := r.Columns[c]
+		if !ok {
+			return nil, false
+		}
+		if s.label[i] {
+			if l, ok := r.Labels[c]; !ok || l != labelValue(v) {
+				return nil, false
+			}
+		} else if _, ok := r.Values[c]; !ok {
+			return nil, false
+		}
+		vals[i] = v
+	}
+	return vals, true
+}
+
+// row rebuilds a row from its values, as rowsFromResult builds it, with
+// a memo of its own.
+func (s rowShape) row(vals []any) Row {
+	r := Row{Labels: map[string]string{}, Values: map[string]any{}, Columns: make(map[string]any, len(vals)), memo: &rowMemo{}}
+	for i, c := range s.columns {
+		r.Columns[c] = vals[i]
+		if s.label[i] {
+			r.Labels[c] = labelValue(vals[i])
+		} else {
+			r.Values[c] = vals[i]
+		}
+	}
+	return r
+}
+
+// size estimates e's memory: its distinct rows' values and each step's
+// indexes.
+func (e *stepEntry) size() int64 {
+	n := int64(64)
+	for _, vals := range e.vals {
+		n += 24 + 16*int64(len(vals))
+		for _, v := range vals {
+			switch x := v.(type) {
+			case string:
+				n += int64(len(x)) // often shared with other rows; counted anyway
+			case nil, bool:
+			default:
+				n += 8
+			}
+		}
+	}
+	for _, idx := range e.steps {
+		n += 24 + 4*int64(len(idx))
 	}
 	return n
 }

@@ -166,16 +166,21 @@ func (still) ChangedSince(uint64) (time.Time, bool) { return time.Time{}, false 
 func TestStepCacheMerge(t *testing.T) {
 	c := NewStepCache(still{}, 1<<30)
 	entry := func(first time.Time, n int, tag string) *stepEntry {
-		e := &stepEntry{first: first, step: time.Minute, rows: make([][]Row, n), perStep: time.Second, mark: 1}
-		for i := range e.rows {
-			e.rows[i] = []Row{{Labels: map[string]string{"tag": tag}}}
+		steps := make([][]Row, n)
+		for i := range steps {
+			steps[i] = []Row{{Labels: map[string]string{"tag": tag}, Values: map[string]any{"n": int64(i)}, Columns: map[string]any{"tag": tag, "n": int64(i)}}}
 		}
+		e, ok := encodeSteps(steps)
+		if !ok {
+			t.Fatal("encodeSteps refused rows it builds")
+		}
+		e.first, e.step, e.perStep, e.mark = first, time.Minute, time.Second, 1
 		return e
 	}
 	tags := func(e *stepEntry) string {
 		var b strings.Builder
-		for _, rows := range e.rows {
-			b.WriteString(rows[0].Labels["tag"])
+		for _, idx := range e.steps {
+			b.WriteString(e.shape.row(e.vals[idx[0]]).Labels["tag"])
 		}
 		return b.String()
 	}
@@ -198,8 +203,8 @@ func TestStepCacheMerge(t *testing.T) {
 	}
 	// A merge keeps at most a week of steps, dropping the oldest.
 	got := c.merge(entry(t0, maxEntrySteps, "o"), entry(t0.Add(maxEntrySteps*time.Minute), 3, "n"))
-	if len(got.rows) != maxEntrySteps || !got.first.Equal(t0.Add(3*time.Minute)) || !strings.HasSuffix(tags(got), "onnn") {
-		t.Errorf("a merge past a week holds %d steps from %v", len(got.rows), got.first)
+	if len(got.steps) != maxEntrySteps || !got.first.Equal(t0.Add(3*time.Minute)) || !strings.HasSuffix(tags(got), "onnn") {
+		t.Errorf("a merge past a week holds %d steps from %v", len(got.steps), got.first)
 	}
 }
 
@@ -237,5 +242,44 @@ func TestStepCacheCachedOnly(t *testing.T) {
 	opts.To = opts.To.Add(time.Hour)
 	if _, err := Backtest(ctx, traces, r, opts); !errors.Is(err, ErrNotCached) {
 		t.Errorf("Backtest(CachedOnly) past the cached steps = %v, want ErrNotCached", err)
+	}
+}
+
+// encodeSteps keeps each distinct row once and rebuilds rows as they
+// were; rows it could not rebuild are refused.
+func TestEncodeSteps(t *testing.T) {
+	a := Row{Labels: map[string]string{"ip": "192.0.2.1", "ok": "true"}, Values: map[string]any{"n": int64(3)},
+		Columns: map[string]any{"ip": "192.0.2.1", "ok": true, "n": int64(3)}, memo: &rowMemo{}}
+	b := Row{Labels: map[string]string{"ip": "192.0.2.2", "ok": "false"}, Values: map[string]any{"n": nil},
+		Columns: map[string]any{"ip": "192.0.2.2", "ok": false, "n": nil}}
+	bAgain := Row{Labels: map[string]string{"ip": "192.0.2.2", "ok": "false"}, Values: map[string]any{"n": nil},
+		Columns: map[string]any{"ip": "192.0.2.2", "ok": false, "n": nil}}
+	steps := [][]Row{{a}, nil, {a, b}, {bAgain}}
+	e, ok := encodeSteps(steps)
+	if !ok {
+		t.Fatal("encodeSteps refused rows of one shape")
+	}
+	if len(e.vals) != 2 {
+		t.Errorf("%d distinct rows kept, want 2", len(e.vals))
+	}
+	for i, rows := range steps {
+		if len(e.steps[i]) != len(rows) {
+			t.Fatalf("step %d: %d rows, want %d", i, len(e.steps[i]), len(rows))
+		}
+		for j, r := range rows {
+			got := e.shape.row(e.vals[e.steps[i][j]])
+			if !reflect.DeepEqual(got.Labels, r.Labels) || !reflect.DeepEqual(got.Values, r.Values) || !reflect.DeepEqual(got.Columns, r.Columns) {
+				t.Errorf("step %d row %d rebuilt as %+v, want %+v", i, j, got, r)
+			}
+		}
+	}
+	odd := Row{Labels: map[string]string{"ip": "something else", "ok": "true"}, Values: map[string]any{"n": int64(1)},
+		Columns: map[string]any{"ip": "192.0.2.9", "ok": true, "n": int64(1)}}
+	if _, ok := encodeSteps([][]Row{{a}, {odd}}); ok {
+		t.Error("encodeSteps took a row whose label is not its value")
+	}
+	other := Row{Labels: map[string]string{"key": "k"}, Values: map[string]any{}, Columns: map[string]any{"key": "k"}}
+	if _, ok := encodeSteps([][]Row{{a}, {other}}); ok {
+		t.Error("encodeSteps took rows of other columns")
 	}
 }
