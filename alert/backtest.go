@@ -45,9 +45,10 @@ type BacktestOptions struct {
 	// CachedOnly takes every step from Cache and evaluates none: the
 	// backtest fails with ErrNotCached when the cache lacks one.
 	CachedOnly bool
-	// Keep, when set, keeps only the rows it returns true for at each
-	// step: a dry run takes a few groups' rows from a whole replay.
-	Keep func(Row) bool
+	// KeepValues, when set, keeps at each step only the rows whose value
+	// of each named column, as text, is in that column's set: a dry run
+	// takes a few groups' rows from a whole replay.
+	KeepValues map[string]map[string]bool
 }
 
 // ErrNotCached reports a backtest with CachedOnly whose steps the cache
@@ -161,8 +162,8 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 		return days[k]
 	}
 	step := func(ts time.Time, rows []Row) error {
-		if opts.Keep != nil {
-			rows = slices.DeleteFunc(slices.Clone(rows), func(r Row) bool { return !opts.Keep(r) })
+		if opts.KeepValues != nil {
+			rows = slices.DeleteFunc(slices.Clone(rows), func(r Row) bool { return !keepRow(opts.KeepValues, r.Columns) })
 		}
 		alerts, err := m.step(ts, rows)
 		if err != nil {
@@ -198,7 +199,18 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 	var cached cachedRows
 	ok := false
 	if opts.Cache != nil && opts.Method == "" {
-		if cached, ok, err = opts.Cache.cachedReplay(ctx, q, &rule, replayed, steps, opts); ok {
+		rk := resultKey(&rule, steps, opts)
+		if cached, ok, err = opts.Cache.cachedReplay(ctx, q, &rule, replayed, steps, opts, rk); ok {
+			if cached.result != nil {
+				// Every step came from the cache, and so did the replay
+				// of the state machine over them.
+				out := *cached.result
+				out.Queries, out.CachedSteps, out.Elapsed = 0, out.Evaluations, time.Since(start)
+				if opts.Progress != nil {
+					opts.Progress(len(steps), len(steps))
+				}
+				return out, nil
+			}
 			res.Method, res.Queries, res.FallbackReason, res.CachedSteps = cached.method, cached.queries, cached.reason, cached.cached
 			res.Batched = res.Method != methodPerStep
 			if err != nil {
@@ -209,7 +221,6 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 					return res, fmt.Errorf("backtest rule %q: %w", rule.ID, err)
 				}
 			}
-			cached.store()
 			res.Cost = cached.cost
 		}
 	}
@@ -233,7 +244,22 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 		res.DetectionGap = res.FirstFiring.Sub(opts.IncidentStart)
 	}
 	res.Elapsed = time.Since(start)
+	if cached.keep != nil {
+		cached.keep(res)
+	}
 	return res, nil
+}
+
+// keepRow reports whether a row's columns have, for each column of keep,
+// a value whose text is in its set.
+func keepRow(keep map[string]map[string]bool, columns map[string]any) bool {
+	for c, set := range keep {
+		v, ok := columns[c]
+		if !ok || v == nil || !set[fmt.Sprint(v)] {
+			return false
+		}
+	}
+	return true
 }
 
 // stepTimes returns the evaluation times from from (rounded up to a whole

@@ -49,6 +49,9 @@ type stepEntry struct {
 	mark    uint64 // the store's mark before the rows were read
 	used    uint64
 	bytes   int64
+	// results are backtests whose every step came from the entry, by
+	// resultKey: replaying the state machine again would give them.
+	results map[string]*BacktestResult
 }
 
 // rowShape is the columns of a rule's rows and which are labels.
@@ -72,10 +75,18 @@ func stepKey(rule, replayed *Rule, args []any, step time.Duration) string {
 	return hex.EncodeToString(h[:])
 }
 
+// resultKey identifies what a backtest's state machine makes of its
+// steps' rows: the steps and the rule's timing.
+func resultKey(r *Rule, steps []time.Time, opts BacktestOptions) string {
+	k, _ := json.Marshal([]any{steps[0], steps[len(steps)-1], len(steps), r.For, r.KeepFiringFor, r.Interval, r.Mode, opts.IncidentStart})
+	return string(k)
+}
+
 // cachedReplay evaluates r at steps like replay, taking what c holds and
-// keeping what it computes; it returns every step's rows. ok is false,
+// keeping what it computes; it returns every step's rows, or, when the
+// cache holds the backtest of them under resultKey rk, that. ok is false,
 // with nothing done, when r's rows cannot be kept (see StepCache).
-func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *Rule, steps []time.Time, opts BacktestOptions) (res cachedRows, ok bool, err error) {
+func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *Rule, steps []time.Time, opts BacktestOptions, rk string) (res cachedRows, ok bool, err error) {
 	if _, bounded := sqlguard.Bounded(r.SQL); !bounded || len(steps) == 0 {
 		return cachedRows{}, false, nil
 	}
@@ -88,10 +99,20 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 	if err != nil {
 		return cachedRows{}, true, err
 	}
+	if opts.KeepValues == nil {
+		if e, r := c.result(key, rk, steps); r != nil {
+			return cachedRows{result: r}, true, nil
+		} else if e != nil {
+			res.keep = func(b BacktestResult) { c.keepResult(e, rk, b) }
+		}
+	}
 	res.rows = make([][]Row, len(steps))
-	lo, hi, perStep, method := c.lookup(key, steps, opts.Step, res.rows)
+	lo, hi, perStep, method := c.lookup(key, steps, opts.Step, res.rows, opts.KeepValues)
 	if opts.CachedOnly && hi-lo < len(steps) {
 		return cachedRows{}, true, ErrNotCached
+	}
+	if hi-lo < len(steps) {
+		res.keep = nil // the state machine runs over rows the entry lacks
 	}
 	res.cached, res.method = hi-lo, method
 	res.cost = perStep * time.Duration(hi-lo)
@@ -129,16 +150,59 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 		res.cost += time.Since(start)
 		done += len(sub)
 	}
-	res.store = func() {
-		e, ok := encodeSteps(res.rows)
-		if !ok {
-			return
+	if computed > 0 {
+		rows, cost, method := res.rows, res.cost, res.method
+		res.keep = func(b BacktestResult) {
+			// The rows are kept once the state machine has run over them
+			// (it fills their memos).
+			e, ok := encodeSteps(rows)
+			if !ok {
+				return
+			}
+			e.first, e.step, e.perStep, e.method, e.mark = steps[0], opts.Step, cost/time.Duration(len(steps)), method, mark
+			if opts.KeepValues == nil {
+				e.results = map[string]*BacktestResult{rk: &b}
+			}
+			c.put(key, e)
 		}
-		e.first, e.step, e.perStep, e.method, e.mark = steps[0], opts.Step, res.cost/time.Duration(len(steps)), res.method, mark
-		c.put(key, e)
 	}
 	return res, true, nil
 }
+
+// result returns the entry under key when it holds every step of steps
+// still valid, and the backtest of them it keeps under rk, if any.
+func (c *StepCache) result(key, rk string, steps []time.Time) (*stepEntry, *BacktestResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[key]
+	if e == nil || steps[0].Before(e.first) || steps[0].Sub(e.first)%e.step != 0 {
+		return nil, nil
+	}
+	last := int(steps[len(steps)-1].Sub(e.first) / e.step)
+	if last >= c.valid(e) {
+		return nil, nil
+	}
+	c.tick++
+	e.used = c.tick
+	return e, e.results[rk]
+}
+
+// keepResult keeps b, a backtest of steps all taken from e, under rk.
+func (c *StepCache) keepResult(e *stepEntry, rk string, b BacktestResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e.results == nil {
+		e.results = map[string]*BacktestResult{}
+	}
+	if len(e.results) >= maxResults {
+		clear(e.results)
+	}
+	e.results[rk] = &b
+}
+
+// maxResults bounds the backtests an entry keeps: those of the windows
+// the last few dry runs and backtests replayed.
+const maxResults = 8
 
 // cachedRows is what cachedReplay returns.
 type cachedRows struct {
@@ -148,14 +212,16 @@ type cachedRows struct {
 	method  string
 	reason  string
 	cost    time.Duration // what every step took, the cached ones when they were computed
-	// store keeps rows; call it once the state machine has run over
-	// them (it fills their memos).
-	store func()
+	// keep, when set, is called with the backtest of the rows once the
+	// state machine has run over them: it keeps what the cache lacks.
+	keep func(BacktestResult)
+	// result, when set, is the backtest of every step, from the cache.
+	result *BacktestResult
 }
 
 // lookup copies into out the rows c holds, still valid, for steps
 // evenly spaced by step, and returns which: out[lo:hi].
-func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, out [][]Row) (lo, hi int, perStep time.Duration, method string) {
+func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, out [][]Row, keep map[string]map[string]bool) (lo, hi int, perStep time.Duration, method string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[key]
@@ -176,16 +242,22 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 	e.used = c.tick
 	// Each distinct row is rebuilt once and shared by its steps, with a
 	// memo of its labels for the state machine, as a sliding replay's.
+	// With keep, only the rows it keeps are rebuilt.
 	built := make([]Row, len(e.vals))
-	done := make([]bool, len(e.vals))
+	state := make([]int8, len(e.vals)) // 0 unseen, 1 built, -1 not kept
 	for i := lo; i < hi; i++ {
 		idx := e.steps[offset+i]
-		rows := make([]Row, len(idx))
-		for j, k := range idx {
-			if !done[k] {
-				built[k], done[k] = e.shape.row(e.vals[k]), true
+		rows := make([]Row, 0, len(idx))
+		for _, k := range idx {
+			if state[k] == 0 {
+				state[k] = -1
+				if keep == nil || e.shape.keeps(keep, e.vals[k]) {
+					built[k], state[k] = e.shape.row(e.vals[k]), 1
+				}
 			}
-			rows[j] = built[k]
+			if state[k] == 1 {
+				rows = append(rows, built[k])
+			}
 		}
 		out[i] = rows
 	}
@@ -402,6 +474,18 @@ func (s rowShape) row(vals []any) Row {
 		}
 	}
 	return r
+}
+
+// keeps reports whether the row of vals has, for each column of keep, a
+// value whose text is in its set (see keepRow).
+func (s rowShape) keeps(keep map[string]map[string]bool, vals []any) bool {
+	for c, set := range keep {
+		i, found := slices.BinarySearch(s.columns, c)
+		if !found || vals[i] == nil || !set[fmt.Sprint(vals[i])] {
+			return false
+		}
+	}
+	return true
 }
 
 // size estimates e's memory: its distinct rows' values and each step's

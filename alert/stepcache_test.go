@@ -225,7 +225,7 @@ func TestStepCacheCachedOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts.CachedOnly = true
-	opts.Keep = func(row Row) bool { return row.Labels["api_key_id"] == "key-shared" }
+	opts.KeepValues = map[string]map[string]bool{"api_key_id": {"key-shared": true}}
 	one, err := Backtest(ctx, traces, r, opts)
 	if err != nil || one.Queries != 0 {
 		t.Fatalf("Backtest(CachedOnly) on a full cache = %d queries, %v", one.Queries, err)

@@ -32,8 +32,9 @@ var deltaReplays = true
 
 // deltaMinReplay is how long a rule's baseline replay must have taken for
 // a dry run to replay it group-wise: finding the touched groups and
-// replaying them twice costs more than one whole replay of a cheap rule.
-var deltaMinReplay = 3 * time.Second
+// replaying them (twice without a cached baseline) costs more than one
+// whole replay of a cheap rule.
+var deltaMinReplay = time.Second
 
 // touched is what a candidate can change in one rule: the rule's group
 // key columns and, per column, the values of the groups it removes rows
@@ -174,44 +175,36 @@ func (t touched) keep() Predicate {
 	return Predicate{SQL: strings.Join(parts, " AND "), Args: args}
 }
 
-// rowFilter returns what keeps the result rows of r that keep matches,
-// nil when r's columns do not name every group key (a key
-// that is not selected, or selected under another name, leaves a row's
-// group unknown).
-func (t touched) rowFilter(r *alert.Rule) func(alert.Row) bool {
+// rowFilter returns the column values that keep the result rows of r
+// that keep matches (alert.BacktestOptions.KeepValues), nil when r's
+// columns do not name every group key (a key that is not selected, or
+// selected under another name, leaves a row's group unknown).
+func (t touched) rowFilter(r *alert.Rule) map[string]map[string]bool {
 	w, err := sqlguard.ParseWindowed(r.SQL)
 	if err != nil {
 		return nil
 	}
-	names := make([]string, len(t.columns))
+	keep := map[string]map[string]bool{}
 	for i, c := range t.columns {
+		name := ""
 		for _, col := range w.Columns {
 			if strings.EqualFold(col.Expr.Identifier(), c) && strings.EqualFold(col.Alias, c) {
-				names[i] = col.Alias
+				name = col.Alias
 			}
 		}
-		if names[i] == "" {
+		if name == "" {
 			return nil
 		}
-	}
-	// As keep does: each key's value among the touched groups' values of
-	// that column, compared as text (a column holds one type).
-	sets := make([]map[string]bool, len(names))
-	for i, vs := range t.values {
-		sets[i] = make(map[string]bool, len(vs))
-		for _, v := range vs {
-			sets[i][fmt.Sprint(v)] = true
+		// As keep does: each key's value among the touched groups'
+		// values of that column, compared as text (a column holds one
+		// type).
+		set := make(map[string]bool, len(t.values[i]))
+		for _, v := range t.values[i] {
+			set[fmt.Sprint(v)] = true
 		}
+		keep[name] = set
 	}
-	return func(row alert.Row) bool {
-		for i, name := range names {
-			v, ok := row.Columns[name]
-			if !ok || v == nil || !sets[i][fmt.Sprint(v)] {
-				return false
-			}
-		}
-		return true
-	}
+	return keep
 }
 
 // restrictedRewriter filters what a rule reads as RuleRewriter(p) does and

@@ -553,7 +553,7 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 		err := alert.ErrNotCached
 		if rows := t.rowFilter(&r); rows != nil && bo.Cache != nil {
 			cached := bo
-			cached.CachedOnly, cached.Keep, cached.Rewrite = true, rows, rewriterFor(base)
+			cached.CachedOnly, cached.KeepValues, cached.Rewrite = true, rows, rewriterFor(base)
 			before, err = alert.Backtest(ctx, q, r, cached)
 		}
 		if errors.Is(err, alert.ErrNotCached) {
