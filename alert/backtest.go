@@ -40,7 +40,8 @@ type BacktestOptions struct {
 	// Cache, when set, keeps the rows of each evaluation: a later
 	// backtest of the same rule at the same step evaluates only the steps
 	// the cache lacks or whose spans changed since (see StepCache). It
-	// applies when Method is empty.
+	// applies when Method is empty. A result from the cache shares its
+	// slices with other backtests': treat it as read-only.
 	Cache *StepCache
 	// CachedOnly takes every step from Cache and evaluates none: the
 	// backtest fails with ErrNotCached when the cache lacks one.

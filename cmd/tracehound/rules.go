@@ -301,6 +301,9 @@ func printBacktest(g *globals, res *api.BacktestAnswer) {
 	fmt.Fprintf(w, "  %d evaluations every %s from %s to %s in %s (%d queries%s)\n",
 		res.Evaluations, time.Duration(res.Step), res.From.UTC().Format("Mon 2006-01-02 15:04"), res.To.UTC().Format("Mon 2006-01-02 15:04"),
 		time.Duration(res.Elapsed).Round(time.Millisecond), res.Queries, backtestMethod(res.Method))
+	if res.CachedSteps > 0 {
+		fmt.Fprintf(w, "  %d of them kept from earlier replays (the rest are new or their spans changed)\n", res.CachedSteps)
+	}
 	if len(res.Firings) == 0 {
 		fmt.Fprintln(w, "  it would never have fired")
 	} else {

@@ -344,6 +344,7 @@ export interface BacktestResult {
   batched: boolean;
   method?: 'sliding' | 'batched' | 'per-step';
   fallback_reason?: string;
+  cached_steps?: number;
   firings: BacktestFiring[];
   notifications: number;
   per_day: { day: string; firings: number; notifications: number }[];

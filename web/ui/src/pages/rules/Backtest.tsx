@@ -44,7 +44,7 @@ export function BacktestView({ bt }: { bt: BacktestResult }) {
       )}
       <KV rows={[
         ['Window', `${formatTime(bt.from)} – ${formatTime(bt.to)}`],
-        ['Evaluations', `${formatCount(bt.evaluations)} every ${formatDuration(bt.step_ns)} in ${formatCount(bt.queries)} queries${bt.method === 'sliding' ? ' (sliding window)' : bt.batched ? ' (batched)' : ''}${bt.fallback_reason ? ' — ' + bt.fallback_reason : ''}`],
+        ['Evaluations', `${formatCount(bt.evaluations)} every ${formatDuration(bt.step_ns)} in ${formatCount(bt.queries)} queries${bt.method === 'sliding' ? ' (sliding window)' : bt.batched ? ' (batched)' : ''}${bt.fallback_reason ? ' — ' + bt.fallback_reason : ''}${bt.cached_steps ? `; ${formatCount(bt.cached_steps)} kept from earlier replays` : ''}`],
         ...(bt.elapsed_ns ? [['Took', formatDuration(bt.elapsed_ns)] as [string, string]] : []),
       ]} />
       {bt.firings.length > 0 && (
