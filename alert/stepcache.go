@@ -42,7 +42,7 @@ type stepEntry struct {
 	first   time.Time
 	step    time.Duration
 	shape   rowShape
-	vals    [][]any   // the distinct rows' values, in shape.columns' order
+	vals    table     // the distinct rows' values, in shape.columns' order
 	steps   [][]int32 // each step's rows, as indexes into vals
 	perStep time.Duration // what a step took to compute, on average
 	method  string
@@ -52,6 +52,7 @@ type stepEntry struct {
 	// results are backtests whose every step came from the entry, by
 	// resultKey: replaying the state machine again would give them.
 	results map[string]*BacktestResult
+	key     string // the entry's key in the cache
 }
 
 // rowShape is the columns of a rule's rows and which are labels.
@@ -195,9 +196,32 @@ func (c *StepCache) keepResult(e *stepEntry, rk string, b BacktestResult) {
 		e.results = map[string]*BacktestResult{}
 	}
 	if len(e.results) >= maxResults {
+		for _, r := range e.results {
+			e.bytes -= resultBytes(r)
+			if c.entries[e.key] == e {
+				c.bytes -= resultBytes(r)
+			}
+		}
 		clear(e.results)
 	}
 	e.results[rk] = &b
+	e.bytes += resultBytes(&b)
+	if c.entries[e.key] == e {
+		c.bytes += resultBytes(&b)
+	}
+}
+
+// resultBytes estimates the memory of a backtest's result: its firings'
+// labels, annotations and values.
+func resultBytes(b *BacktestResult) int64 {
+	n := int64(256 + 48*len(b.PerDay))
+	for _, f := range b.Firings {
+		n += 256 + 64*int64(len(f.Labels)+len(f.Annotations)+len(f.Values))
+		for _, a := range f.Annotations {
+			n += int64(len(a))
+		}
+	}
+	return n
 }
 
 // maxResults bounds the backtests an entry keeps: those of the windows
@@ -243,16 +267,16 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 	// Each distinct row is rebuilt once and shared by its steps, with a
 	// memo of its labels for the state machine, as a sliding replay's.
 	// With keep, only the rows it keeps are rebuilt.
-	built := make([]Row, len(e.vals))
-	state := make([]int8, len(e.vals)) // 0 unseen, 1 built, -1 not kept
+	built := make([]Row, e.vals.n)
+	state := make([]int8, e.vals.n) // 0 unseen, 1 built, -1 not kept
 	for i := lo; i < hi; i++ {
 		idx := e.steps[offset+i]
 		rows := make([]Row, 0, len(idx))
 		for _, k := range idx {
 			if state[k] == 0 {
 				state[k] = -1
-				if keep == nil || e.shape.keeps(keep, e.vals[k]) {
-					built[k], state[k] = e.shape.row(e.vals[k]), 1
+				if vals := e.vals.row(int(k)); keep == nil || e.shape.keeps(keep, vals) {
+					built[k], state[k] = e.shape.row(vals), 1
 				}
 			}
 			if state[k] == 1 {
@@ -267,7 +291,11 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 // put keeps e under key, dropping the least recently used entries past
 // the cache's size.
 func (c *StepCache) put(key string, e *stepEntry) {
+	e.key = key
 	e.bytes = e.size()
+	for _, r := range e.results {
+		e.bytes += resultBytes(r)
+	}
 	if e.bytes > c.maxBytes {
 		return
 	}
@@ -276,7 +304,9 @@ func (c *StepCache) put(key string, e *stepEntry) {
 	if old := c.entries[key]; old != nil {
 		c.drop(key, old)
 		if m := c.merge(old, e); m != e {
-			if m.bytes = m.size(); m.bytes <= c.maxBytes {
+			// e's backtests hold for m, which has e's steps.
+			m.key, m.results = key, e.results
+			if m.bytes = m.size() + e.bytes - e.size(); m.bytes <= c.maxBytes {
 				e = m
 			}
 		}
@@ -342,7 +372,10 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 	}
 	m := &stepEntry{first: first, step: step, shape: e.shape, steps: make([][]int32, end.Sub(first)/step), method: e.method, mark: e.mark}
 	// e's rows, then the old rows that steps kept from old still use.
-	m.vals = append(m.vals, e.vals...)
+	vals := make([][]any, e.vals.n, e.vals.n+old.vals.n)
+	for k := range vals {
+		vals[k] = e.vals.row(k)
+	}
 	at := int(e.first.Sub(first) / step)
 	copy(m.steps[at:], e.steps)
 	moved := map[int32]int32{}
@@ -355,14 +388,15 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 		for x, k := range old.steps[i] {
 			n, ok := moved[k]
 			if !ok {
-				n = int32(len(m.vals))
-				m.vals = append(m.vals, old.vals[k])
+				n = int32(len(vals))
+				vals = append(vals, old.vals.row(int(k)))
 				moved[k] = n
 			}
 			idx[x] = n
 		}
 		m.steps[j] = idx
 	}
+	m.vals = newTable(vals, len(e.shape.columns))
 	m.perStep = (old.perStep*time.Duration(len(m.steps)-len(e.steps)) + e.perStep*time.Duration(len(e.steps))) / time.Duration(len(m.steps))
 	return m
 }
@@ -381,6 +415,7 @@ func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
 	shaped := false
 	memos := map[*rowMemo]int32{}
 	same := map[string]int32{}
+	var distinct [][]any
 	var key []byte
 	for i, rows := range steps {
 		if len(rows) == 0 {
@@ -409,8 +444,8 @@ func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
 			}
 			k, ok := same[string(key)]
 			if !ok {
-				k = int32(len(e.vals))
-				e.vals = append(e.vals, vals)
+				k = int32(len(distinct))
+				distinct = append(distinct, vals)
 				same[string(key)] = k
 			}
 			if r.memo != nil {
@@ -420,7 +455,104 @@ func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
 		}
 		e.steps[i] = idx
 	}
+	e.vals = newTable(distinct, len(e.shape.columns))
 	return e, true
+}
+
+// table holds rows' values column by column, typed where every value of
+// a column has one type: an int64 then takes 8 bytes, not an interface
+// and a boxed value.
+type table struct {
+	n    int
+	cols []valueColumn
+}
+
+// valueColumn is one column of a table: ints, floats or strs when every
+// value is of that type (or nil, marked in null), else anys.
+type valueColumn struct {
+	ints []int64
+	flts []float64
+	strs []string
+	null []bool
+	anys []any
+}
+
+func newTable(rows [][]any, width int) table {
+	t := table{n: len(rows), cols: make([]valueColumn, width)}
+	for i := range t.cols {
+		c := &t.cols[i]
+		kind := ""
+		hasNull := false
+		for _, r := range rows {
+			k := ""
+			switch r[i].(type) {
+			case nil:
+				hasNull = true
+				continue
+			case int64:
+				k = "int"
+			case float64:
+				k = "float"
+			case string:
+				k = "string"
+			default:
+				k = "any"
+			}
+			if kind == "" {
+				kind = k
+			} else if kind != k {
+				kind = "any"
+			}
+		}
+		if hasNull && kind != "any" && kind != "" {
+			c.null = make([]bool, len(rows))
+		}
+		switch kind {
+		case "int":
+			c.ints = make([]int64, len(rows))
+		case "float":
+			c.flts = make([]float64, len(rows))
+		case "string":
+			c.strs = make([]string, len(rows))
+		default:
+			c.anys = make([]any, len(rows))
+		}
+		for k, r := range rows {
+			switch v := r[i]; {
+			case c.anys != nil:
+				c.anys[k] = v
+			case v == nil:
+				c.null[k] = true
+			case c.ints != nil:
+				c.ints[k] = v.(int64)
+			case c.flts != nil:
+				c.flts[k] = v.(float64)
+			default:
+				c.strs[k] = v.(string)
+			}
+		}
+	}
+	return t
+}
+
+// row returns the values of row k.
+func (t *table) row(k int) []any {
+	vals := make([]any, len(t.cols))
+	for i := range t.cols {
+		c := &t.cols[i]
+		switch {
+		case c.anys != nil:
+			vals[i] = c.anys[k]
+		case c.null != nil && c.null[k]:
+		case c.ints != nil:
+			vals[i] = c.ints[k]
+		case c.flts != nil:
+			vals[i] = c.flts[k]
+		default:
+			vals[i] = c.strs[k]
+		}
+	}
+	return vals
 }
 
 // shapeOf returns r's columns, in name order, and which are labels.
@@ -492,16 +624,19 @@ func (s rowShape) keeps(keep map[string]map[string]bool, vals []any) bool {
 // indexes.
 func (e *stepEntry) size() int64 {
 	n := int64(64)
-	for _, vals := range e.vals {
-		n += 24 + 16*int64(len(vals))
-		for _, v := range vals {
+	for _, c := range e.vals.cols {
+		n += 8*int64(len(c.ints)+len(c.flts)) + 16*int64(len(c.strs)+len(c.anys)) + int64(len(c.null))
+		for _, v := range c.anys {
 			switch x := v.(type) {
 			case string:
-				n += int64(len(x)) // often shared with other rows; counted anyway
+				n += 16 + int64(len(x))
 			case nil, bool:
 			default:
 				n += 8
 			}
+		}
+		for _, x := range c.strs {
+			n += int64(len(x)) // often shared with other rows; counted anyway
 		}
 	}
 	for _, idx := range e.steps {

@@ -180,7 +180,7 @@ func TestStepCacheMerge(t *testing.T) {
 	tags := func(e *stepEntry) string {
 		var b strings.Builder
 		for _, idx := range e.steps {
-			b.WriteString(e.shape.row(e.vals[idx[0]]).Labels["tag"])
+			b.WriteString(e.shape.row(e.vals.row(int(idx[0]))).Labels["tag"])
 		}
 		return b.String()
 	}
@@ -259,15 +259,15 @@ func TestEncodeSteps(t *testing.T) {
 	if !ok {
 		t.Fatal("encodeSteps refused rows of one shape")
 	}
-	if len(e.vals) != 2 {
-		t.Errorf("%d distinct rows kept, want 2", len(e.vals))
+	if e.vals.n != 2 {
+		t.Errorf("%d distinct rows kept, want 2", e.vals.n)
 	}
 	for i, rows := range steps {
 		if len(e.steps[i]) != len(rows) {
 			t.Fatalf("step %d: %d rows, want %d", i, len(e.steps[i]), len(rows))
 		}
 		for j, r := range rows {
-			got := e.shape.row(e.vals[e.steps[i][j]])
+			got := e.shape.row(e.vals.row(int(e.steps[i][j])))
 			if !reflect.DeepEqual(got.Labels, r.Labels) || !reflect.DeepEqual(got.Values, r.Values) || !reflect.DeepEqual(got.Columns, r.Columns) {
 				t.Errorf("step %d row %d rebuilt as %+v, want %+v", i, j, got, r)
 			}
