@@ -76,6 +76,14 @@ var deltaRules = []alert.Rule{
 		SQL: `SELECT service_name, countIf(status_code >= 500) AS errors, count() AS n FROM traces
 		WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 15 MINUTE AND timestamp <= now()
 		GROUP BY service_name HAVING countIf(status_code >= 500) * 4 > count()`},
+	// Not of the single-window shape, and its reads share conditions:
+	// left as its baseline when a candidate removes none of its rows.
+	{ID: "new_ok_caller", Severity: alert.SeverityLow, Interval: 5 * time.Minute,
+		SQL: `SELECT peer_ip, count() AS n FROM traces WHERE span_kind = 'Server' AND status_code < 400
+		AND timestamp > now() - INTERVAL 10 MINUTE AND timestamp <= now()
+		AND peer_ip NOT IN (SELECT peer_ip FROM traces WHERE span_kind = 'Server' AND status_code < 400
+		                    AND timestamp > now() - INTERVAL 1 HOUR AND timestamp <= now() - INTERVAL 10 MINUTE)
+		GROUP BY peer_ip HAVING count() >= 3`},
 	// Not of the single-window shape: always replayed whole.
 	{ID: "new_busy_ip", Severity: alert.SeverityLow, Interval: 5 * time.Minute,
 		SQL: `SELECT peer_ip, count() AS n FROM traces WHERE span_kind = 'Server'

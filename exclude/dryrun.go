@@ -528,16 +528,19 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 	var t touched
 	ok := false
 	if full.Cost >= deltaMinReplay {
-		// A candidate that removes none of the rows the rule reads
-		// leaves it as it is.
-		if same, err := readsUntouched(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
-			return alert.BacktestResult{}, 0, err
-		} else if same {
-			return full, 0, nil
-		}
 		var err error
 		if t, ok, err = touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
 			return alert.BacktestResult{}, 0, err
+		}
+		// A candidate that removes none of the rows a rule of another
+		// shape reads leaves it as it is (touchedGroups tells for the
+		// single-window shape, in the same scan).
+		if !ok {
+			if same, err := readsUntouched(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
+				return alert.BacktestResult{}, 0, err
+			} else if same {
+				return full, 0, nil
+			}
 		}
 	}
 	if ok && t.groups == 0 {
