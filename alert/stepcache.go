@@ -151,7 +151,7 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 		res.cost += time.Since(start)
 		done += len(sub)
 	}
-	if computed > 0 {
+	if computed > 0 && opts.KeepValues == nil { // with KeepValues, the cached steps' rows are only those kept
 		rows, cost, method := res.rows, res.cost, res.method
 		res.keep = func(b BacktestResult) {
 			// The rows are kept once the state machine has run over them
@@ -161,9 +161,7 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 				return
 			}
 			e.first, e.step, e.perStep, e.method, e.mark = steps[0], opts.Step, cost/time.Duration(len(steps)), method, mark
-			if opts.KeepValues == nil {
-				e.results = map[string]*BacktestResult{rk: &b}
-			}
+			e.results = map[string]*BacktestResult{rk: &b}
 			c.put(key, e)
 		}
 	}

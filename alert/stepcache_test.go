@@ -243,6 +243,23 @@ func TestStepCacheCachedOnly(t *testing.T) {
 	if _, err := Backtest(ctx, traces, r, opts); !errors.Is(err, ErrNotCached) {
 		t.Errorf("Backtest(CachedOnly) past the cached steps = %v, want ErrNotCached", err)
 	}
+	// Kept rows evaluate the steps the cache lacks, but are not cached:
+	// a later whole backtest still gives every group's firings.
+	opts.CachedOnly = false
+	if _, err := Backtest(ctx, traces, r, opts); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Backtest(ctx, traces, r, BacktestOptions{From: opts.From, To: opts.To, Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncached, err := Backtest(ctx, traces, r, BacktestOptions{From: opts.From, To: opts.To})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(whole.Firings, uncached.Firings) {
+		t.Errorf("after a backtest of kept rows, the cache gave %d firings, want %d", len(whole.Firings), len(uncached.Firings))
+	}
 }
 
 // encodeSteps keeps each distinct row once and rebuilds rows as they
