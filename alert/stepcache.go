@@ -42,8 +42,8 @@ type stepEntry struct {
 	first   time.Time
 	step    time.Duration
 	shape   rowShape
-	vals    table     // the distinct rows' values, in shape.columns' order
-	steps   [][]int32 // each step's rows, as indexes into vals
+	vals    table         // the distinct rows' values, in shape.columns' order
+	steps   [][]int32     // each step's rows, as indexes into vals
 	perStep time.Duration // what a step took to compute, on average
 	method  string
 	mark    uint64 // the store's mark before the rows were read
