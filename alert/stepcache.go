@@ -101,8 +101,8 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 		return cachedRows{}, true, err
 	}
 	if opts.KeepValues == nil {
-		if e, r := c.result(key, rk, steps); r != nil {
-			return cachedRows{result: r}, true, nil
+		if e, kept := c.result(key, rk, steps); kept != nil {
+			return cachedRows{result: kept}, true, nil
 		} else if e != nil {
 			res.keep = func(b BacktestResult) { c.keepResult(e, rk, b) }
 		}
@@ -186,27 +186,35 @@ func (c *StepCache) result(key, rk string, steps []time.Time) (*stepEntry, *Back
 	return e, e.results[rk]
 }
 
-// keepResult keeps b, a backtest of steps all taken from e, under rk.
+// keepResult keeps b, a backtest of steps all taken from e, under rk,
+// unless e has left the cache meanwhile.
 func (c *StepCache) keepResult(e *stepEntry, rk string, b BacktestResult) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.entries[e.key] != e {
+		return
+	}
+	if len(e.results) >= maxResults {
+		c.bytes -= resultsBytes(e.results)
+		e.bytes -= resultsBytes(e.results)
+		clear(e.results)
+	}
 	if e.results == nil {
 		e.results = map[string]*BacktestResult{}
 	}
-	if len(e.results) >= maxResults {
-		for _, r := range e.results {
-			e.bytes -= resultBytes(r)
-			if c.entries[e.key] == e {
-				c.bytes -= resultBytes(r)
-			}
-		}
-		clear(e.results)
-	}
 	e.results[rk] = &b
+	c.bytes += resultBytes(&b)
 	e.bytes += resultBytes(&b)
-	if c.entries[e.key] == e {
-		c.bytes += resultBytes(&b)
+	c.evict(e)
+}
+
+// resultsBytes estimates the memory of an entry's backtests.
+func resultsBytes(rs map[string]*BacktestResult) int64 {
+	var n int64
+	for _, r := range rs {
+		n += resultBytes(r)
 	}
+	return n
 }
 
 // resultBytes estimates the memory of a backtest's result: its firings'
@@ -290,10 +298,8 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 // the cache's size.
 func (c *StepCache) put(key string, e *stepEntry) {
 	e.key = key
-	e.bytes = e.size()
-	for _, r := range e.results {
-		e.bytes += resultBytes(r)
-	}
+	results := resultsBytes(e.results)
+	e.bytes = e.size() + results
 	if e.bytes > c.maxBytes {
 		return
 	}
@@ -304,25 +310,34 @@ func (c *StepCache) put(key string, e *stepEntry) {
 		if m := c.merge(old, e); m != e {
 			// e's backtests hold for m, which has e's steps.
 			m.key, m.results = key, e.results
-			if m.bytes = m.size() + e.bytes - e.size(); m.bytes <= c.maxBytes {
+			if m.bytes = m.size() + results; m.bytes <= c.maxBytes {
 				e = m
 			}
 		}
-	}
-	for c.bytes+e.bytes > c.maxBytes {
-		var lruKey string
-		var lru *stepEntry
-		for k, x := range c.entries {
-			if lru == nil || x.used < lru.used {
-				lruKey, lru = k, x
-			}
-		}
-		c.drop(lruKey, lru)
 	}
 	c.tick++
 	e.used = c.tick
 	c.entries[key] = e
 	c.bytes += e.bytes
+	c.evict(e)
+}
+
+// evict drops the least recently used entries but keep while the cache
+// holds more than its size.
+func (c *StepCache) evict(keep *stepEntry) {
+	for c.bytes > c.maxBytes {
+		var lruKey string
+		var lru *stepEntry
+		for k, x := range c.entries {
+			if x != keep && (lru == nil || x.used < lru.used) {
+				lruKey, lru = k, x
+			}
+		}
+		if lru == nil {
+			return
+		}
+		c.drop(lruKey, lru)
+	}
 }
 
 // valid returns how many of e's first steps still hold: those before the
