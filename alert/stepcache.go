@@ -359,8 +359,8 @@ func (c *StepCache) valid(e *stepEntry) int {
 const maxEntrySteps = 7 * 24 * 60
 
 // merge returns the union of old's valid steps and e's when they overlap
-// or meet, e's rows winning, without old's earliest steps past
-// maxEntrySteps; else e. Entries of backtests over different windows
+// or meet, e's rows winning, without old's steps past maxEntrySteps
+// (earliest first); else e. Entries of backtests over different windows
 // (a dry run of a day, and one of a week) then keep each other's steps.
 func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 	valid := c.valid(old)
@@ -380,8 +380,13 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 	if oldEnd.After(end) {
 		end = oldEnd
 	}
-	if n := int(end.Sub(first) / step); n > max(maxEntrySteps, len(e.steps)) {
-		first = end.Add(-time.Duration(max(maxEntrySteps, len(e.steps))) * step)
+	// Past the limit, old's earliest steps go first, then its latest:
+	// e's steps always stay.
+	if limit := time.Duration(max(maxEntrySteps, len(e.steps))) * step; end.Sub(first) > limit {
+		first = end.Add(-limit)
+		if first.After(e.first) {
+			first, end = e.first, e.first.Add(limit)
+		}
 	}
 	m := &stepEntry{first: first, step: step, shape: e.shape, steps: make([][]int32, end.Sub(first)/step), method: e.method, mark: e.mark}
 	// e's rows, then the old rows that steps kept from old still use.

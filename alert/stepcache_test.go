@@ -206,6 +206,16 @@ func TestStepCacheMerge(t *testing.T) {
 	if len(got.steps) != maxEntrySteps || !got.first.Equal(t0.Add(3*time.Minute)) || !strings.HasSuffix(tags(got), "onnn") {
 		t.Errorf("a merge past a week holds %d steps from %v", len(got.steps), got.first)
 	}
+	// A replay longer than a week, inside a longer old entry: its steps
+	// all stay, and the old ones after them up to the limit.
+	got = c.merge(entry(t0, maxEntrySteps+10, "o"), entry(t0.Add(2*time.Minute), maxEntrySteps+1, "n"))
+	if len(got.steps) != maxEntrySteps+1 || !got.first.Equal(t0.Add(2*time.Minute)) || strings.Contains(tags(got), "o") {
+		t.Errorf("a merge around a replay longer than a week holds %d steps from %v", len(got.steps), got.first)
+	}
+	got = c.merge(entry(t0, maxEntrySteps+10, "o"), entry(t0.Add(2*time.Minute), maxEntrySteps-4, "n"))
+	if len(got.steps) != maxEntrySteps || !got.first.Equal(t0.Add(2*time.Minute)) || !strings.HasSuffix(tags(got), "nnoooo") {
+		t.Errorf("a merge around a replay inside an old entry holds %d steps from %v", len(got.steps), got.first)
+	}
 }
 
 // CachedOnly evaluates nothing: it fails until the cache holds every step.
