@@ -36,7 +36,12 @@ describe('the DataVault story', { concurrency: 1 }, () => {
     const circle = page.locator('circle[data-endpoint="GET /v1/admin/export"]');
     await circle.waitFor({ timeout: 30_000 });
     assert.match(page.url(), /only=shadow/);
-    // Every circle left is a shadow endpoint.
+    // Every circle left is a shadow endpoint, once the filtered map has
+    // replaced the whole one (the circle above is in both).
+    await page.waitForFunction(() => {
+      const cs = [...document.querySelectorAll('circle[data-kind="endpoint"]')];
+      return cs.length >= 1 && cs.every((c) => c.classList.contains('pk-shadow'));
+    }, null, { timeout: 10_000 }).catch(() => {});
     const kinds = await page.locator('circle[data-kind="endpoint"]').evaluateAll((cs) => cs.map((c) => c.getAttribute('class')));
     assert.ok(kinds.length >= 1 && kinds.every((k) => k.includes('pk-shadow')), `endpoint circles under the shadow filter: ${kinds}`);
     await circle.click();
