@@ -813,31 +813,38 @@ func evalSlidingOnce(ctx context.Context, q store.Querier, r *Rule, steps []time
 var selectiveShare = 0.02
 
 // keptColumns returns the traces columns that query (read as w) names
-// when its WHERE keeps few rows of three ten-minute samples of the
-// replayed range (its start, middle and end), nil otherwise.
+// when it keeps few of the traces rows of three ten-minute samples of the
+// replayed range (its start, middle and end), nil otherwise. What it
+// keeps is what its WHERE keeps of its source: the table, or a rewritten
+// reading of it (a replay of a few groups keeps few rows even when its
+// WHERE keeps most of theirs).
 func keptColumns(ctx context.Context, q store.Querier, query string, w *sqlguard.Windowed, steps []time.Time, columns map[string]bool, args []any) ([]string, error) {
-	if len(w.Where) == 0 || len(steps) == 0 {
+	if len(w.Where) == 0 && w.From == tracesTable || len(steps) == 0 {
 		return nil, nil
 	}
 	lo, hi := steps[0].Add(-w.Window), steps[len(steps)-1]
-	var b strings.Builder
-	b.WriteString("SELECT count() AS n, count_if(")
-	for i, c := range w.Where {
-		if i > 0 {
-			b.WriteString(" AND ")
+	samples := []time.Time{lo, lo.Add(hi.Sub(lo) / 2), hi.Add(-10 * time.Minute)}
+	sample := func(from string) string {
+		var b strings.Builder
+		for i, at := range samples {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&b, "SELECT * FROM %s WHERE timestamp > %s AND timestamp <= %s", from, timeLiteral(at), timeLiteral(at.Add(10*time.Minute)))
 		}
-		b.WriteString("(" + c + ")")
+		return b.String()
 	}
-	b.WriteString(") AS kept FROM (")
+	where := "true"
+	if len(w.Where) > 0 {
+		where = "(" + strings.Join(w.Where, ") AND (") + ")"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT (SELECT count() FROM (%s)) AS n, (SELECT count_if(%s) FROM (%s) AS traces) AS kept",
+		sample(tracesTable), where, sample(w.From))
 	var all []any
-	for i, at := range []time.Time{lo, lo.Add(hi.Sub(lo) / 2), hi.Add(-10 * time.Minute)} {
-		if i > 0 {
-			b.WriteString(" UNION ALL ")
-		}
-		fmt.Fprintf(&b, "SELECT * FROM %s WHERE timestamp > %s AND timestamp <= %s", w.From, timeLiteral(at), timeLiteral(at.Add(10*time.Minute)))
+	for range samples {
 		all = append(all, args...)
 	}
-	b.WriteString(") AS traces")
 	res, err := q.Query(ctx, b.String(), store.QueryOptions{Timeout: time.Minute}, all...)
 	if err != nil {
 		return nil, err
@@ -864,6 +871,9 @@ func keptColumns(ctx context.Context, q store.Querier, query string, w *sqlguard
 	}
 	return keep, nil
 }
+
+// tracesTable is the table rules read.
+const tracesTable = "traces"
 
 // identRe finds the words of a query that may name columns.
 var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
