@@ -54,20 +54,13 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 	if !deltaReplays {
 		return t, false, nil
 	}
-	w, err := sqlguard.ParseWindowed(r.SQL)
-	if err != nil || w.From != TracesTable || len(w.GroupBy) == 0 {
-		return t, false, nil
-	}
 	columns, err := alert.TracesColumns(ctx, q)
 	if err != nil {
 		return t, false, err
 	}
-	for _, g := range w.GroupBy {
-		name := strings.ToLower(g.Identifier())
-		if name == "" || !columns[name] || len(r.GroupBy) > 0 && !slices.Contains(r.GroupBy, name) {
-			return t, false, nil
-		}
-		t.columns = append(t.columns, name)
+	w, keys, ok := windowedKeys(r, columns)
+	if !ok {
+		return t, false, nil
 	}
 	read, err := ForRule(r, base)
 	if err != nil {
@@ -86,29 +79,56 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 	}
 	where = append(where, "coalesce(("+cand.SQL+"), false)")
 	args = append(args, cand.Args...)
-	keys := make([]string, len(t.columns))
-	for i, c := range t.columns {
-		keys[i] = quoteIdent(c)
+	quoted := make([]string, len(keys))
+	for i, c := range keys {
+		quoted[i] = quoteIdent(c)
 	}
 	query := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s LIMIT %d",
-		strings.Join(keys, ", "), TracesTable, strings.Join(where, "\n  AND "), MaxDeltaGroups+1)
+		strings.Join(quoted, ", "), TracesTable, strings.Join(where, "\n  AND "), MaxDeltaGroups+1)
 	res, err := q.Query(ctx, query, store.QueryOptions{MaxRows: MaxDeltaGroups + 1}, args...)
 	if err != nil {
 		return t, false, fmt.Errorf("find the groups of rule %s the exclusion touches: %w", r.ID, err)
 	}
-	if len(res.Rows) > MaxDeltaGroups {
-		return t, false, nil
+	t, ok = touchedFrom(keys, res.Rows)
+	return t, ok, nil
+}
+
+// windowedKeys returns r read as the single-window shape and its group
+// key columns (lower case); ok is false when r is not of that shape
+// grouped by traces columns (an explicit group_by must name them all).
+func windowedKeys(r *alert.Rule, columns map[string]bool) (w *sqlguard.Windowed, keys []string, ok bool) {
+	w, err := sqlguard.ParseWindowed(r.SQL)
+	if err != nil || w.From != TracesTable || len(w.GroupBy) == 0 {
+		return nil, nil, false
 	}
-	t.groups = len(res.Rows)
-	t.values = make([][]any, len(t.columns))
-	seen := make([]map[string]bool, len(t.columns))
+	for _, g := range w.GroupBy {
+		name := strings.ToLower(g.Identifier())
+		if name == "" || !columns[name] || len(r.GroupBy) > 0 && !slices.Contains(r.GroupBy, name) {
+			return nil, nil, false
+		}
+		keys = append(keys, name)
+	}
+	return w, keys, true
+}
+
+// touchedFrom returns the touched groups of rows, the distinct key values
+// (in the order of keys) of the rows a candidate removes; ok is false
+// past MaxDeltaGroups groups or with a NULL key.
+func touchedFrom(keys []string, rows [][]any) (t touched, ok bool) {
+	if len(rows) > MaxDeltaGroups {
+		return t, false
+	}
+	t.columns = keys
+	t.groups = len(rows)
+	t.values = make([][]any, len(keys))
+	seen := make([]map[string]bool, len(keys))
 	for i := range seen {
 		seen[i] = map[string]bool{}
 	}
-	for _, row := range res.Rows {
+	for _, row := range rows {
 		for i, v := range row {
 			if v == nil {
-				return t, false, nil
+				return touched{}, false
 			}
 			k := fmt.Sprintf("%T:%v", v, v)
 			if !seen[i][k] {
@@ -117,7 +137,7 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 			}
 		}
 	}
-	return t, true, nil
+	return t, true
 }
 
 // readsUntouched reports whether cand removes none of the rows r reads

@@ -154,6 +154,8 @@ func TestDeltaDryRunMatchesWholeReplay(t *testing.T) {
 			"removed": {delta.Removed, whole.Removed}, "added": {delta.Added, whole.Added}, "per day": {delta.PerDay, whole.PerDay},
 			"flags":         {delta.SuppressedTruePositives, whole.SuppressedTruePositives},
 			"notifications": {[2]int{delta.NotificationsBefore, delta.NotificationsAfter}, [2]int{whole.NotificationsBefore, whole.NotificationsAfter}},
+			"rows":          {[2]int64{delta.RowsExcluded, delta.RowsTotal}, [2]int64{whole.RowsExcluded, whole.RowsTotal}},
+			"top keys":      {delta.TopKeys, whole.TopKeys},
 		} {
 			if !reflect.DeepEqual(pair[0], pair[1]) {
 				t.Errorf("%s: %s\n group-wise %+v\n whole      %+v", c.ID, name, pair[0], pair[1])

@@ -265,8 +265,21 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 	}
 	report := newProgressReporter(opts.Progress, len(rules))
 	report.phase("count", "")
-	counts, err := countExcluded(ctx, opts.Querier, candPred, opts.From, opts.To, lookbackFrom, opts.TopKeys)
-	if err != nil {
+	baseline, warnings := baselines(ctx, opts.Active, cand.ID, opts.Compile)
+	res.Warnings = append(res.Warnings, warnings...)
+	// One scan of the spans the candidate matches, when they are few and
+	// the rules' look-back is bounded; else a scan per question.
+	var scan *candidateScan
+	scanned := false
+	if !lookbackFrom.IsZero() && deltaReplays {
+		if scan, scanned, err = scanCandidate(ctx, opts.Querier, rules, baseline, candPred, opts.From, opts.To, lookbackFrom, opts.TopKeys); err != nil {
+			return nil, err
+		}
+	}
+	var counts excludedCounts
+	if scanned {
+		counts = scan.counts
+	} else if counts, err = countExcluded(ctx, opts.Querier, candPred, opts.From, opts.To, lookbackFrom, opts.TopKeys); err != nil {
 		return nil, err
 	}
 	res.RowsExcluded, res.RowsTotal, res.TopKeys = counts.rows, counts.total, counts.top
@@ -280,9 +293,6 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 	for k, n := range counts.perDay {
 		day(k).RowsExcluded = n
 	}
-
-	baseline, warnings := baselines(ctx, opts.Active, cand.ID, opts.Compile)
-	res.Warnings = append(res.Warnings, warnings...)
 
 	// A step cache checks what the store's writes changed; a cache of
 	// results does not, and would mix older replays with fresh ones.
@@ -346,7 +356,12 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 				}
 				if !cached {
 					var groups int
-					after, groups, err = replayWithCandidate(ctx, opts.Querier, r, bo, base, withCand, candPred, before, report)
+					var rs *ruleScan
+					if scanned {
+						v := scan.rules[r.ID]
+						rs = &v
+					}
+					after, groups, err = replayWithCandidate(ctx, opts.Querier, r, bo, base, withCand, candPred, before, rs, report)
 					effects[i].GroupsReplayed = groups
 					if err == nil && results != nil {
 						results.Put(akey, after)
@@ -522,12 +537,21 @@ func rewriterFor(p Predicate) alert.Rewriter { return RuleRewriter(p) }
 // baseline's exclusions and the candidate's predicate cand), given full,
 // its baseline replay. A rule of the single-window shape replays only the
 // groups the candidate touches (delta.go), whose number it returns; any
-// other replays whole.
+// other replays whole. rs, when set, is what the scan of the candidate's
+// spans found of r; else replayWithCandidate looks for itself.
 func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo alert.BacktestOptions, base, withCand, cand Predicate,
-	full alert.BacktestResult, report *progressReporter) (alert.BacktestResult, int, error) {
+	full alert.BacktestResult, rs *ruleScan, report *progressReporter) (alert.BacktestResult, int, error) {
 	var t touched
 	ok := false
-	if full.Cost >= deltaMinReplay {
+	if rs != nil {
+		t, ok = rs.touched, rs.windowed
+		if ok && t.groups == 0 || !ok && rs.shared && rs.untouched {
+			return full, 0, nil // the candidate removes no row the rule reads
+		}
+		// Replaying the touched groups costs a scan: more than a whole
+		// replay of a cheap rule.
+		ok = ok && full.Cost >= deltaMinReplay
+	} else if full.Cost >= deltaMinReplay {
 		var err error
 		if t, ok, err = touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
 			return alert.BacktestResult{}, 0, err
