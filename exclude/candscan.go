@@ -103,7 +103,7 @@ GROUP BY 1, 2, 3 ORDER BY __n DESC, __v LIMIT %d)`, scanTop+i, k, k, top), windo
 
 	type keyed struct {
 		rule int
-		keys []string
+		keys groupKeys
 	}
 	var windowed []keyed
 	for i := range rules {
@@ -117,23 +117,20 @@ GROUP BY 1, 2, 3 ORDER BY __n DESC, __v LIMIT %d)`, scanTop+i, k, k, top), windo
 			notBase = "\n  AND NOT coalesce((" + read.SQL + "), false)"
 			mention(read.SQL)
 		}
-		if w, keys, ok := windowedKeys(r, columns); ok {
-			var where []string
-			for _, c := range w.Where {
-				where = append(where, "("+c+")")
+		if keys, ok := ruleKeys(r, columns); ok {
+			where, a := keys.reads(from, to)
+			for _, c := range keys.conds {
 				mention(c)
 			}
-			where = append(where, "timestamp >= ?", "timestamp <= ?")
-			start := from.Add(-w.Window)
-			lower = minTime(lower, start)
-			out := make([]string, len(keys))
-			for j, k := range keys {
-				out[j] = fmt.Sprintf("%s AS %s", quoteIdent(k), quoteIdent("__g_"+k))
-				names = append(names, k)
+			lower = minTime(lower, from.Add(-keys.lookback))
+			out := make([]string, len(keys.exprs))
+			for j, e := range keys.exprs {
+				out[j] = fmt.Sprintf("%s AS __g_%d_%d", e, i, j)
+				mention(e)
 			}
 			branch(fmt.Sprintf("SELECT * FROM (SELECT DISTINCT %d AS __q, %s\nFROM __c AS traces WHERE %s%s LIMIT %d)",
 				scanWindowed+i, strings.Join(out, ", "), strings.Join(where, " AND "), notBase, MaxDeltaGroups+1),
-				append([]any{start.UTC(), to.UTC()}, read.Args...)...)
+				append(a, read.Args...)...)
 			windowed = append(windowed, keyed{i, keys})
 		}
 		if f, ok := sqlguard.Shared(r.SQL); ok {
@@ -223,9 +220,9 @@ GROUP BY 1, 2, 3 ORDER BY __n DESC, __v LIMIT %d)`, scanTop+i, k, k, top), windo
 	for _, k := range windowed {
 		rows := make([][]any, len(groups[k.rule]))
 		for j, row := range groups[k.rule] {
-			rows[j] = make([]any, len(k.keys))
-			for c, key := range k.keys {
-				rows[j][c] = get(row, "__g_"+key)
+			rows[j] = make([]any, len(k.keys.exprs))
+			for c := range k.keys.exprs {
+				rows[j][c] = get(row, fmt.Sprintf("__g_%d_%d", k.rule, c))
 			}
 		}
 		rs := s.rules[rules[k.rule].ID]

@@ -40,9 +40,9 @@ var deltaMinReplay = time.Second
 // key columns and, per column, the values of the groups it removes rows
 // of.
 type touched struct {
-	columns []string
-	values  [][]any
-	groups  int
+	keys   groupKeys
+	values [][]any
+	groups int
 }
 
 // touchedGroups returns the groups of r whose rows base does not remove
@@ -58,7 +58,7 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 	if err != nil {
 		return t, false, err
 	}
-	w, keys, ok := windowedKeys(r, columns)
+	keys, ok := ruleKeys(r, columns)
 	if !ok {
 		return t, false, nil
 	}
@@ -66,25 +66,15 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 	if err != nil {
 		return t, false, err
 	}
-	var where []string
-	var args []any
-	for _, c := range w.Where {
-		where = append(where, "("+c+")")
-	}
-	where = append(where, "timestamp >= ?", "timestamp <= ?") // either kind of window bound
-	args = append(args, from.Add(-w.Window).UTC(), to.UTC())
+	where, args := keys.reads(from, to)
 	if read.SQL != "" {
 		where = append(where, "NOT coalesce(("+read.SQL+"), false)")
 		args = append(args, read.Args...)
 	}
 	where = append(where, "coalesce(("+cand.SQL+"), false)")
 	args = append(args, cand.Args...)
-	quoted := make([]string, len(keys))
-	for i, c := range keys {
-		quoted[i] = quoteIdent(c)
-	}
 	query := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s LIMIT %d",
-		strings.Join(quoted, ", "), TracesTable, strings.Join(where, "\n  AND "), MaxDeltaGroups+1)
+		strings.Join(keys.exprs, ", "), TracesTable, strings.Join(where, "\n  AND "), MaxDeltaGroups+1)
 	res, err := q.Query(ctx, query, store.QueryOptions{MaxRows: MaxDeltaGroups + 1}, args...)
 	if err != nil {
 		return t, false, fmt.Errorf("find the groups of rule %s the exclusion touches: %w", r.ID, err)
@@ -93,35 +83,214 @@ func touchedGroups(ctx context.Context, q store.Querier, r *alert.Rule, base, ca
 	return t, ok, nil
 }
 
-// windowedKeys returns r read as the single-window shape and its group
-// key columns (lower case); ok is false when r is not of that shape
-// grouped by traces columns (an explicit group_by must name them all).
-func windowedKeys(r *alert.Rule, columns map[string]bool) (w *sqlguard.Windowed, keys []string, ok bool) {
-	w, err := sqlguard.ParseWindowed(r.SQL)
-	if err != nil || w.From != TracesTable || len(w.GroupBy) == 0 {
-		return nil, nil, false
+// groupKeys is how a rule's result splits into groups that each depend
+// on their own rows only: the rows whose keys have the group's values.
+type groupKeys struct {
+	// exprs are the keys' SQL over traces columns; names the result
+	// columns holding them, "" for a key no column holds as it is.
+	exprs, names []string
+	// conds, lookback and upto bound the rows the rule reads for a step:
+	// those passing conds, from lookback before the step, and not after
+	// it when upto is set.
+	conds    []string
+	lookback time.Duration
+	upto     bool
+}
+
+// reads returns the conditions, and their arguments, that keep the rows
+// the rule reads for steps from from to to.
+func (k groupKeys) reads(from, to time.Time) ([]string, []any) {
+	var where []string
+	for _, c := range k.conds {
+		where = append(where, "("+c+")")
 	}
+	where = append(where, "timestamp >= ?") // either kind of window bound
+	args := []any{from.Add(-k.lookback).UTC()}
+	if k.upto {
+		where = append(where, "timestamp <= ?")
+		args = append(args, to.UTC())
+	}
+	return where, args
+}
+
+// ruleKeys returns how r splits into groups. ok is false unless r is of
+// the single-window shape grouped by columns (an explicit group_by must
+// name them all), or of that shape but for terms "key [NOT] IN
+// (subquery)" of one key, one of its group keys, whose subqueries read
+// traces and return the keys of rows, or of groups of rows by that key,
+// that pass their WHERE: a group's result then depends only on the rows
+// with its value of that key, in every read, and the groups split by that
+// key alone (a subquery counting the callers of an endpoint decides for
+// every caller of it).
+func ruleKeys(r *alert.Rule, columns map[string]bool) (groupKeys, bool) {
+	w, err := sqlguard.ParseWindowed(r.SQL)
+	if err == nil {
+		return windowedKeys(r, w, columns)
+	}
+	rest, semis, ok := sqlguard.SplitSemiJoins(r.SQL)
+	if !ok {
+		return groupKeys{}, false
+	}
+	if w, err = sqlguard.ParseWindowed(rest); err != nil {
+		return groupKeys{}, false
+	}
+	k, ok := windowedKeys(r, w, columns)
+	if !ok {
+		return groupKeys{}, false
+	}
+	shared, ok := sqlguard.Shared(r.SQL)
+	if !ok {
+		return groupKeys{}, false
+	}
+	// Every subquery decides the keys it returns by their rows: the
+	// groups split by that key alone, which every read groups by.
+	key := normalSQL(semis[0].Key)
+	at := slices.IndexFunc(k.exprs, func(e string) bool { return normalSQL(e) == key })
+	if key == "" || at < 0 {
+		return groupKeys{}, false
+	}
+	for _, s := range semis {
+		if normalSQL(s.Key) != key || !keyedSubquery(s.Query, key) {
+			return groupKeys{}, false
+		}
+	}
+	return groupKeys{exprs: k.exprs[at : at+1], names: k.names[at : at+1], conds: shared.Conds, lookback: shared.Lookback, upto: shared.Upto}, true
+}
+
+// windowedKeys returns the group keys of r read as w: columns, or
+// (under an alias) expressions of columns without aggregates.
+func windowedKeys(r *alert.Rule, w *sqlguard.Windowed, columns map[string]bool) (groupKeys, bool) {
+	if w.From != TracesTable || len(w.GroupBy) == 0 {
+		return groupKeys{}, false
+	}
+	k := groupKeys{conds: w.Where, lookback: w.Window, upto: true}
 	for _, g := range w.GroupBy {
 		name := strings.ToLower(g.Identifier())
-		if name == "" || !columns[name] || len(r.GroupBy) > 0 && !slices.Contains(r.GroupBy, name) {
-			return nil, nil, false
+		if name == "" || len(r.GroupBy) > 0 && !slices.Contains(r.GroupBy, name) {
+			return groupKeys{}, false
 		}
-		keys = append(keys, name)
+		if columns[name] {
+			// A name of a column means the column, not an alias.
+			k.exprs = append(k.exprs, quoteIdent(name))
+			k.names = append(k.names, "")
+			for _, col := range w.Columns {
+				if strings.EqualFold(col.Expr.Identifier(), name) && strings.EqualFold(col.Alias, name) {
+					k.names[len(k.names)-1] = col.Alias
+				}
+			}
+			continue
+		}
+		i := slices.IndexFunc(w.Columns, func(c sqlguard.Column) bool { return strings.EqualFold(c.Alias, name) })
+		if i < 0 || w.Columns[i].Expr.HasAggregate() || w.Columns[i].Expr.UsesNow() {
+			return groupKeys{}, false
+		}
+		k.exprs = append(k.exprs, "("+w.Columns[i].Expr.String()+")")
+		k.names = append(k.names, w.Columns[i].Alias)
 	}
-	return w, keys, true
+	return k, true
+}
+
+// normalSQL returns q's tokens, lowercased but for strings, one space
+// apart and without enclosing parentheses; "" when q does not lex.
+func normalSQL(q string) string {
+	l, err := lexSQL(q, false)
+	if err != nil || l.comments {
+		return ""
+	}
+	parts := make([]string, len(l.toks))
+	for i, t := range l.toks {
+		parts[i] = t.text
+		if t.kind == kWord || t.kind == kQuoted {
+			parts[i] = t.lower
+		}
+	}
+	out := strings.Join(parts, " ")
+	for strings.HasPrefix(out, "( ") && strings.HasSuffix(out, " )") {
+		inner := strings.TrimSuffix(strings.TrimPrefix(out, "( "), " )")
+		if l, err := lexSQL(inner, false); err != nil || len(l.toks) == 0 {
+			break
+		}
+		out = inner
+	}
+	return out
+}
+
+// keyedSubquery reports whether q is "SELECT key FROM traces [WHERE …]
+// [GROUP BY key [HAVING …]]" with key as written (normalSQL), no nested
+// query, window function, DISTINCT, ORDER BY or LIMIT: the keys it
+// returns are those of rows, or of groups of rows by key, that pass its
+// conditions, each decided by the rows with that key.
+func keyedSubquery(q, key string) bool {
+	l, err := lexSQL(q, false)
+	if err != nil || l.comments || len(l.toks) < 4 || l.toks[0].lower != "select" {
+		return false
+	}
+	clause := map[string]int{}
+	for i, t := range l.toks {
+		switch {
+		case t.kind == kWord && (t.lower == "select" && i > 0 || t.lower == "over"):
+			return false
+		case t.kind == kSemicolon || t.kind == kParam:
+			return false
+		case l.parent[i] >= 0 || t.kind != kWord:
+		case slices.Contains([]string{"from", "where", "having"}, t.lower):
+			if _, dup := clause[t.lower]; dup {
+				return false
+			}
+			clause[t.lower] = i
+		case t.lower == "group" && l.at(i+1).lower == "by":
+			clause["group"] = i
+		case slices.Contains([]string{"order", "limit", "offset", "union", "intersect", "except", "join", "window", "qualify",
+			"distinct", "sample", "array", "settings", "format", "using", "final", "prewhere"}, t.lower):
+			return false
+		}
+	}
+	from, ok := clause["from"]
+	if !ok {
+		return false
+	}
+	text := func(i, j int) string {
+		parts := make([]string, 0, j-i)
+		for _, t := range l.toks[i:j] {
+			if t.kind == kWord || t.kind == kQuoted {
+				parts = append(parts, t.lower)
+			} else {
+				parts = append(parts, t.text)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	end := len(l.toks)
+	next := func(after int) int {
+		n := end
+		for _, i := range clause {
+			if i > after && i < n {
+				n = i
+			}
+		}
+		return n
+	}
+	if normalSQL(text(1, from)) != key || text(from+1, next(from)) != TracesTable {
+		return false
+	}
+	g, grouped := clause["group"]
+	if _, having := clause["having"]; having && !grouped {
+		return false
+	}
+	return !grouped || normalSQL(text(g+2, next(g+1))) == key
 }
 
 // touchedFrom returns the touched groups of rows, the distinct key values
 // (in the order of keys) of the rows a candidate removes; ok is false
 // past MaxDeltaGroups groups or with a NULL key.
-func touchedFrom(keys []string, rows [][]any) (t touched, ok bool) {
+func touchedFrom(keys groupKeys, rows [][]any) (t touched, ok bool) {
 	if len(rows) > MaxDeltaGroups {
 		return t, false
 	}
-	t.columns = keys
+	t.keys = keys
 	t.groups = len(rows)
-	t.values = make([][]any, len(keys))
-	seen := make([]map[string]bool, len(keys))
+	t.values = make([][]any, len(keys.exprs))
+	seen := make([]map[string]bool, len(keys.exprs))
 	for i := range seen {
 		seen[i] = map[string]bool{}
 	}
@@ -188,36 +357,24 @@ func readsUntouched(ctx context.Context, q store.Querier, r *alert.Rule, base, c
 func (t touched) keep() Predicate {
 	var parts []string
 	var args []any
-	for i, c := range t.columns {
-		parts = append(parts, quoteIdent(c)+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(t.values[i])), ", ")+")")
+	for i, e := range t.keys.exprs {
+		parts = append(parts, e+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(t.values[i])), ", ")+")")
 		args = append(args, t.values[i]...)
 	}
 	return Predicate{SQL: strings.Join(parts, " AND "), Args: args}
 }
 
-// rowFilter returns the column values that keep the result rows of r
-// that keep matches (alert.BacktestOptions.KeepValues), nil when r's
-// columns do not name every group key (a key that is not selected, or
-// selected under another name, leaves a row's group unknown).
-func (t touched) rowFilter(r *alert.Rule) map[string]map[string]bool {
-	w, err := sqlguard.ParseWindowed(r.SQL)
-	if err != nil {
-		return nil
-	}
+// rowFilter returns the column values that keep the result rows of the
+// rule that keep matches (alert.BacktestOptions.KeepValues), nil when its
+// columns do not hold every group key as it is.
+func (t touched) rowFilter() map[string]map[string]bool {
 	keep := map[string]map[string]bool{}
-	for i, c := range t.columns {
-		name := ""
-		for _, col := range w.Columns {
-			if strings.EqualFold(col.Expr.Identifier(), c) && strings.EqualFold(col.Alias, c) {
-				name = col.Alias
-			}
-		}
+	for i, name := range t.keys.names {
 		if name == "" {
 			return nil
 		}
 		// As keep does: each key's value among the touched groups'
-		// values of that column, compared as text (a column holds one
-		// type).
+		// values of that key, compared as text (a key has one type).
 		set := make(map[string]bool, len(t.values[i]))
 		for _, v := range t.values[i] {
 			set[fmt.Sprint(v)] = true

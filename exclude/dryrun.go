@@ -578,7 +578,7 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 		// baseline's evaluations, when the cache holds them, else a replay.
 		var before alert.BacktestResult
 		err := alert.ErrNotCached
-		if rows := t.rowFilter(&r); rows != nil && bo.Cache != nil {
+		if rows := t.rowFilter(); rows != nil && bo.Cache != nil {
 			cached := bo
 			cached.CachedOnly, cached.KeepValues, cached.Rewrite = true, rows, rewriterFor(base)
 			before, err = alert.Backtest(ctx, q, r, cached)
