@@ -82,6 +82,13 @@ type Store struct {
 	log     *slog.Logger
 	metrics Metrics
 
+	// stats are the latest Stats read and when; under overload Stats
+	// answers with them and refreshes them in the background.
+	statsMu         sync.Mutex
+	stats           store.Stats
+	statsAt         time.Time
+	statsRefreshing bool
+
 	maxQueued     int64
 	applyBatch    int
 	applyInterval time.Duration
@@ -868,22 +875,63 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 
 // Stats implements store.Store.
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
-	var st store.Stats
-	if err := s.waitApplied(ctx); err != nil {
-		return st, fmt.Errorf("stats: %w", err)
+	// Under overload, reads are stale anyway (waitApplied): the latest
+	// figures answer at once rather than after a scan that competes with
+	// the backlog for the cores, and a second of age starts a refresh.
+	if s.queued.Load() > staleBacklog {
+		s.statsMu.Lock()
+		st, at := s.stats, s.statsAt
+		refresh := !at.IsZero() && time.Since(at) > time.Second && !s.statsRefreshing
+		s.statsRefreshing = s.statsRefreshing || refresh
+		s.statsMu.Unlock()
+		if !at.IsZero() {
+			if refresh {
+				go func() {
+					defer func() {
+						s.statsMu.Lock()
+						s.statsRefreshing = false
+						s.statsMu.Unlock()
+					}()
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					s.readStats(ctx)
+				}()
+			}
+			st.DiskSize = s.diskSize()
+			return st, nil
+		}
 	}
+	if err := s.waitApplied(ctx); err != nil {
+		return store.Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	return s.readStats(ctx)
+}
+
+// readStats reads the store's figures and keeps them for Stats.
+func (s *Store) readStats(ctx context.Context) (store.Stats, error) {
+	var st store.Stats
 	var oldest, newest sql.NullTime
 	err := s.db.QueryRowContext(ctx, "SELECT count(*), min(timestamp), max(timestamp) FROM spans").Scan(&st.Spans, &oldest, &newest)
 	if err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
 	st.Oldest, st.Newest = oldest.Time.UTC(), newest.Time.UTC()
+	s.statsMu.Lock()
+	s.stats, s.statsAt = st, time.Now()
+	s.statsMu.Unlock()
+	st.DiskSize = s.diskSize()
+	return st, nil
+}
+
+// diskSize is the size of the database file and of its log.
+func (s *Store) diskSize() int64 {
+	var n int64
 	for _, p := range []string{s.path, s.path + ".wal"} {
 		if fi, err := os.Stat(p); err == nil {
-			st.DiskSize += fi.Size()
+			n += fi.Size()
 		}
 	}
-	return st, nil
+	return n
 }
 
 // Close stops accepting writes, logs and commits what is queued, and
