@@ -90,6 +90,18 @@ type ChangeTracker interface {
 	ChangedSince(mark uint64) (earliest time.Time, changed bool)
 }
 
+// Scratcher is a store that can keep a copy of a query's rows for the
+// queries that follow: a caller with many questions of a few rows copies
+// them once rather than scanning for them each time.
+type Scratcher interface {
+	// Scratch copies at most maxRows+1 rows of query (one SELECT, with
+	// positional args) into a new table, in memory, and returns the
+	// table's name for the store's queries, how many rows it holds, and
+	// a function that drops it. Every table is dropped when the store
+	// closes.
+	Scratch(ctx context.Context, query string, maxRows int, args ...any) (table string, rows int64, drop func(), err error)
+}
+
 // Stats describes the stored data.
 type Stats struct {
 	Spans    int64

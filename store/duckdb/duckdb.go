@@ -82,6 +82,11 @@ type Store struct {
 	log     *slog.Logger
 	metrics Metrics
 
+	// The in-memory database of Scratch copies, attached on first use.
+	scratchOnce sync.Once
+	scratchErr  error
+	scratchSeq  atomic.Int64
+
 	// stats are the latest Stats read and when; under overload Stats
 	// answers with them and refreshes them in the background.
 	statsMu         sync.Mutex
