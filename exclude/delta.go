@@ -388,16 +388,25 @@ func (t touched) rowFilter() map[string]map[string]bool {
 // keeps only the rows keep matches.
 func restrictedRewriter(p, keep Predicate) alert.Rewriter {
 	return func(r *alert.Rule) (string, []any, error) {
-		drop, err := ForRule(r, p)
+		filter, err := restrictedFilter(r, p, keep)
 		if err != nil {
 			return "", nil, err
 		}
-		filter := keep
-		if drop.SQL != "" {
-			filter = Predicate{SQL: "NOT coalesce((" + drop.SQL + "), false) AND " + keep.SQL, Args: append(append([]any(nil), drop.Args...), keep.Args...)}
-		}
 		return rewriteRelations(r.SQL, filter, "apply exclusions")
 	}
+}
+
+// restrictedFilter is the filter restrictedRewriter keeps the rows of r
+// with.
+func restrictedFilter(r *alert.Rule, p, keep Predicate) (Predicate, error) {
+	drop, err := ForRule(r, p)
+	if err != nil {
+		return Predicate{}, err
+	}
+	if drop.SQL == "" {
+		return keep, nil
+	}
+	return Predicate{SQL: "NOT coalesce((" + drop.SQL + "), false) AND " + keep.SQL, Args: append(append([]any(nil), drop.Args...), keep.Args...)}, nil
 }
 
 // splice returns the replay of every group with the candidate from full,

@@ -115,7 +115,7 @@ func TestDeltaDryRunMatchesWholeReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens a DuckDB store")
 	}
-	defer func(d time.Duration) { deltaMinReplay = d }(deltaMinReplay)
+	defer func(d time.Duration, s float64) { deltaMinReplay, copyShare = d, s }(deltaMinReplay, copyShare)
 	deltaMinReplay = 0
 	ctx := context.Background()
 	st := openStore(t, deltaSpans())
@@ -148,41 +148,53 @@ func TestDeltaDryRunMatchesWholeReplay(t *testing.T) {
 		}
 		return res
 	}
+	copyReads.Store(0)
+	partialCopies.Store(0)
 	grouped, removed, fromCache := 0, 0, 0
 	replayedAlone := map[string]bool{}
-	for _, c := range candidates {
-		whole, delta := run(c, false), run(c, true)
-		for i, e := range delta.Rules {
-			grouped += e.GroupsReplayed
-			removed += e.FiringsRemoved
-			if e.GroupsReplayed > 0 && e.StepsCached == e.Steps {
-				fromCache++
+	// Every rule's touched groups copied (the fixture is small), then
+	// those of the rules whose groups hold few rows only: the others
+	// read traces.
+	for _, share := range []float64{1, 0.25} {
+		copyShare = share
+		for _, c := range candidates {
+			whole, delta := run(c, false), run(c, true)
+			for i, e := range delta.Rules {
+				grouped += e.GroupsReplayed
+				removed += e.FiringsRemoved
+				if e.GroupsReplayed > 0 && e.StepsCached == e.Steps {
+					fromCache++
+				}
+				w := whole.Rules[i]
+				if e.RuleID != w.RuleID || e.NotificationsBefore != w.NotificationsBefore || e.NotificationsAfter != w.NotificationsAfter ||
+					e.FiringsRemoved != w.FiringsRemoved || e.FiringsAdded != w.FiringsAdded || e.Skipped != w.Skipped {
+					t.Errorf("%s (copy share %v): rule effect %+v, whole replay %+v", c.ID, share, e, w)
+				}
+				if (e.RuleID == "new_busy_ip" || e.RuleID == "key_not_seen") && e.GroupsReplayed != 0 {
+					t.Errorf("%s: %s replayed %d groups alone", c.ID, e.RuleID, e.GroupsReplayed)
+				}
+				if e.GroupsReplayed > 0 {
+					replayedAlone[e.RuleID] = true
+				}
 			}
-			w := whole.Rules[i]
-			if e.RuleID != w.RuleID || e.NotificationsBefore != w.NotificationsBefore || e.NotificationsAfter != w.NotificationsAfter ||
-				e.FiringsRemoved != w.FiringsRemoved || e.FiringsAdded != w.FiringsAdded || e.Skipped != w.Skipped {
-				t.Errorf("%s: rule effect %+v, whole replay %+v", c.ID, e, w)
-			}
-			if (e.RuleID == "new_busy_ip" || e.RuleID == "key_not_seen") && e.GroupsReplayed != 0 {
-				t.Errorf("%s: %s replayed %d groups alone", c.ID, e.RuleID, e.GroupsReplayed)
-			}
-			if e.GroupsReplayed > 0 {
-				replayedAlone[e.RuleID] = true
-			}
-		}
-		for name, pair := range map[string][2]any{
-			"removed": {delta.Removed, whole.Removed}, "added": {delta.Added, whole.Added}, "per day": {delta.PerDay, whole.PerDay},
-			"flags":         {delta.SuppressedTruePositives, whole.SuppressedTruePositives},
-			"notifications": {[2]int{delta.NotificationsBefore, delta.NotificationsAfter}, [2]int{whole.NotificationsBefore, whole.NotificationsAfter}},
-			"rows":          {[2]int64{delta.RowsExcluded, delta.RowsTotal}, [2]int64{whole.RowsExcluded, whole.RowsTotal}},
-			"top keys":      {delta.TopKeys, whole.TopKeys},
-		} {
-			if !reflect.DeepEqual(pair[0], pair[1]) {
-				t.Errorf("%s: %s\n group-wise %+v\n whole      %+v", c.ID, name, pair[0], pair[1])
+			for name, pair := range map[string][2]any{
+				"removed": {delta.Removed, whole.Removed}, "added": {delta.Added, whole.Added}, "per day": {delta.PerDay, whole.PerDay},
+				"flags":         {delta.SuppressedTruePositives, whole.SuppressedTruePositives},
+				"notifications": {[2]int{delta.NotificationsBefore, delta.NotificationsAfter}, [2]int{whole.NotificationsBefore, whole.NotificationsAfter}},
+				"rows":          {[2]int64{delta.RowsExcluded, delta.RowsTotal}, [2]int64{whole.RowsExcluded, whole.RowsTotal}},
+				"top keys":      {delta.TopKeys, whole.TopKeys},
+			} {
+				if !reflect.DeepEqual(pair[0], pair[1]) {
+					t.Errorf("%s (copy share %v): %s\n group-wise %+v\n whole      %+v", c.ID, share, name, pair[0], pair[1])
+				}
 			}
 		}
 	}
-	t.Logf("grouped %d removed %d", grouped, removed)
+	t.Logf("grouped %d removed %d, %d replays read the touched groups' copy", grouped, removed, copyReads.Load())
+	if copyReads.Load() == 0 || partialCopies.Load() == 0 {
+		t.Errorf("%d group-wise replays read the copy of the touched groups' rows, %d copies left a rule out; want some of each",
+			copyReads.Load(), partialCopies.Load())
+	}
 	for _, id := range []string{"new_ok_caller", "rare_path_caller"} {
 		if !replayedAlone[id] {
 			t.Errorf("%s, whose subquery keeps its groups apart, was never replayed group-wise", id)

@@ -276,6 +276,25 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			return nil, err
 		}
 	}
+	// The touched groups' rows of the rules, copied once for the
+	// group-wise replays.
+	var copied *touchedCopy
+	if scanned && deltaReplays {
+		var preds []Predicate
+		for i := range rules {
+			p, err := ForRule(&rules[i], Or(baseline(rules[i].ID), candPred))
+			if err != nil {
+				return nil, err
+			}
+			preds = append(preds, p)
+		}
+		if copied, err = copyTouched(ctx, opts.Querier, rules, scan, opts.From, opts.To, preds); err != nil {
+			return nil, err
+		}
+		if copied != nil {
+			defer copied.drop()
+		}
+	}
 	var counts excludedCounts
 	if scanned {
 		counts = scan.counts
@@ -361,7 +380,7 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 						v := scan.rules[r.ID]
 						rs = &v
 					}
-					after, groups, err = replayWithCandidate(ctx, opts.Querier, r, bo, base, withCand, candPred, before, rs, report)
+					after, groups, err = replayWithCandidate(ctx, opts.Querier, r, bo, base, withCand, candPred, before, rs, copied, report)
 					effects[i].GroupsReplayed = groups
 					if err == nil && results != nil {
 						results.Put(akey, after)
@@ -538,9 +557,10 @@ func rewriterFor(p Predicate) alert.Rewriter { return RuleRewriter(p) }
 // its baseline replay. A rule of the single-window shape replays only the
 // groups the candidate touches (delta.go), whose number it returns; any
 // other replays whole. rs, when set, is what the scan of the candidate's
-// spans found of r; else replayWithCandidate looks for itself.
+// spans found of r; else replayWithCandidate looks for itself. copied,
+// when set, holds the touched groups' rows the group-wise replays read.
 func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo alert.BacktestOptions, base, withCand, cand Predicate,
-	full alert.BacktestResult, rs *ruleScan, report *progressReporter) (alert.BacktestResult, int, error) {
+	full alert.BacktestResult, rs *ruleScan, copied *touchedCopy, report *progressReporter) (alert.BacktestResult, int, error) {
 	var t touched
 	ok := false
 	if rs != nil {
@@ -574,6 +594,19 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 		keep := t.keep()
 		few := bo
 		few.Cache = nil // replays of a few groups are cheap, and of this candidate only
+		// Both replays read the copy of the touched groups' rows, if any.
+		rq := q
+		if copied != nil {
+			fb, err := restrictedFilter(&r, base, keep)
+			if err != nil {
+				return alert.BacktestResult{}, 0, err
+			}
+			fa, err := restrictedFilter(&r, withCand, keep)
+			if err != nil {
+				return alert.BacktestResult{}, 0, err
+			}
+			rq = copied.reader(q, r.ID, fb.SQL, fa.SQL)
+		}
 		// The touched groups without the candidate: their rows in the
 		// baseline's evaluations, when the cache holds them, else a replay.
 		var before alert.BacktestResult
@@ -586,14 +619,14 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 		if errors.Is(err, alert.ErrNotCached) {
 			few.Progress = report.steps(r.ID)
 			few.Rewrite = restrictedRewriter(base, keep)
-			before, err = alert.Backtest(ctx, q, r, few)
+			before, err = alert.Backtest(ctx, rq, r, few)
 		}
 		if err != nil {
 			return alert.BacktestResult{}, 0, err
 		}
 		few.Progress = report.steps(r.ID)
 		few.Rewrite = restrictedRewriter(withCand, keep)
-		after, err := alert.Backtest(ctx, q, r, few)
+		after, err := alert.Backtest(ctx, rq, r, few)
 		if err != nil {
 			return alert.BacktestResult{}, 0, err
 		}

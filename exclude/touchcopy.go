@@ -1,0 +1,193 @@
+package exclude
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tracehound/tracehound/alert"
+	"github.com/tracehound/tracehound/store"
+)
+
+// Each group-wise replay reads the rows of the groups the candidate
+// touches from traces: a scan of the window per rule, however few the
+// rows. When the store can keep a copy (store.Scratcher), the touched
+// groups' rows of every rule are copied once, and the replays read the
+// copy where they would read those rows from traces.
+
+// maxCopyRows bounds the rows of the touched groups a dry run copies; past
+// it, each replay scans traces.
+var maxCopyRows = 2_000_000
+
+// copyShare is the largest share of the rows of traces a rule's touched
+// groups may hold for the copy to take them.
+var copyShare = 0.02
+
+// copyMargin widens the copy before the rules' look-back.
+const copyMargin = time.Hour
+
+// copyReads counts the replays that read a copy, and partialCopies the
+// copies that left a rule's touched groups out (tests check them).
+var copyReads, partialCopies atomic.Int64
+
+// touchedCopy is a copy of the touched groups' rows of traces.
+type touchedCopy struct {
+	table string
+	drop  func()
+	// rules are the rules whose touched groups' rows the copy holds.
+	rules map[string]bool
+}
+
+// copyTouched copies, from before every rule's look-back from from on,
+// the rows of traces of the groups scan found touched in rules, with the
+// columns the rules and preds name, leaving out the rules whose groups
+// hold more than copyShare of the rows of samples of from to to. It
+// returns nil when the store keeps no copies, fewer than two rules are
+// left, or their groups hold more than maxCopyRows rows.
+func copyTouched(ctx context.Context, q store.Querier, rules []alert.Rule, scan *candidateScan, from, to time.Time, preds []Predicate) (*touchedCopy, error) {
+	sc, ok := q.(store.Scratcher)
+	if !ok || scan == nil {
+		return nil, nil
+	}
+	columns, err := alert.TracesColumns(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{"timestamp"}
+	mention := func(sql string) {
+		for _, word := range identRe.FindAllString(sql, -1) {
+			names = append(names, strings.ToLower(word))
+		}
+	}
+	type touching struct {
+		rule alert.Rule
+		keep Predicate
+		back time.Duration
+	}
+	var all []touching
+	for _, r := range rules {
+		// A key that is an expression costs its evaluation on every row
+		// of the window: such a rule scans for its own groups.
+		if rs := scan.rules[r.ID]; rs.windowed && rs.touched.groups > 0 && !slices.ContainsFunc(rs.touched.keys.exprs, isExpr) {
+			all = append(all, touching{r, rs.touched.keep(), rs.touched.keys.lookback})
+		}
+	}
+	if len(all) < 2 {
+		return nil, nil
+	}
+	// A rule whose touched groups hold a large share of the rows (one
+	// service of a few) is better left to scan for them: three ten-minute
+	// samples tell the shares.
+	var b strings.Builder
+	var sampleArgs []any
+	b.WriteString("SELECT count() AS n")
+	for i, t := range all {
+		fmt.Fprintf(&b, ", count_if(%s) AS k%d", t.keep.SQL, i)
+		sampleArgs = append(sampleArgs, t.keep.Args...)
+	}
+	b.WriteString(" FROM (")
+	for i, at := range []time.Time{from, from.Add(to.Sub(from) / 2), to.Add(-10 * time.Minute)} {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT * FROM " + TracesTable + " WHERE timestamp > ? AND timestamp <= ?")
+		sampleArgs = append(sampleArgs, at.UTC(), at.Add(10*time.Minute).UTC())
+	}
+	b.WriteString(") AS traces")
+	res, err := q.Query(ctx, b.String(), store.QueryOptions{Timeout: time.Minute}, sampleArgs...)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != len(all)+1 {
+		return nil, fmt.Errorf("%w: the sample returned %d rows", store.ErrQuery, len(res.Rows))
+	}
+	n, _ := store.AsInt64(res.Rows[0][0])
+	lower := from
+	var keeps []string
+	var args []any
+	copied := map[string]bool{}
+	for i, t := range all {
+		if k, _ := store.AsInt64(res.Rows[0][i+1]); float64(k) > copyShare*float64(n) {
+			continue
+		}
+		copied[t.rule.ID] = true
+		keeps = append(keeps, "("+t.keep.SQL+")")
+		args = append(args, t.keep.Args...)
+		lower = minTime(lower, from.Add(-t.back))
+		mention(t.rule.SQL)
+		mention(t.keep.SQL)
+	}
+	if len(keeps) < 2 {
+		return nil, nil
+	}
+	for _, p := range preds {
+		mention(p.SQL)
+	}
+	var keep []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		if columns[n] && !seen[n] {
+			seen[n] = true
+			keep = append(keep, quoteIdent(n))
+		}
+	}
+	slices.Sort(keep)
+	query := fmt.Sprintf("SELECT %s FROM %s WHERE timestamp >= ? AND (%s)", strings.Join(keep, ", "), TracesTable, strings.Join(keeps, " OR "))
+	table, n, drop, err := sc.Scratch(ctx, query, maxCopyRows, append([]any{lower.Add(-copyMargin).UTC()}, args...)...)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, nil // the replays scan traces instead
+	}
+	if n > int64(maxCopyRows) {
+		drop()
+		return nil, nil
+	}
+	if len(copied) < len(all) {
+		partialCopies.Add(1)
+	}
+	return &touchedCopy{table: table, drop: drop, rules: copied}, nil
+}
+
+// reader returns q reading the copy wherever a query reads traces
+// filtered by one of filters (as restrictedRewriter writes them for
+// rule's touched groups); q itself when the copy lacks rule's groups.
+func (c *touchedCopy) reader(q store.Querier, rule string, filters ...string) store.Querier {
+	if c == nil || !c.rules[rule] {
+		return q
+	}
+	r := copyReader{q: q}
+	for _, f := range filters {
+		r.from = append(r.from, "(SELECT * FROM "+TracesTable+" WHERE "+f+")")
+		r.to = append(r.to, "(SELECT * FROM "+c.table+" WHERE "+f+")")
+	}
+	return r
+}
+
+// copyReader reads a copy in place of filtered reads of traces.
+type copyReader struct {
+	q        store.Querier
+	from, to []string
+}
+
+func (r copyReader) Query(ctx context.Context, q string, opts store.QueryOptions, args ...any) (*store.Result, error) {
+	read := false
+	for i, f := range r.from {
+		if strings.Contains(q, f) {
+			q = strings.ReplaceAll(q, f, r.to[i])
+			read = true
+		}
+	}
+	if read {
+		copyReads.Add(1)
+	}
+	return r.q.Query(ctx, q, opts, args...)
+}
+
+// isExpr reports whether a group key is an expression rather than a
+// column (windowedKeys quotes columns and brackets expressions).
+func isExpr(key string) bool { return strings.HasPrefix(key, "(") }
