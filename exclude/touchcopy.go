@@ -104,13 +104,13 @@ func copyTouched(ctx context.Context, q store.Querier, rules []alert.Rule, scan 
 	if len(res.Rows) != 1 || len(res.Rows[0]) != len(all)+1 {
 		return nil, fmt.Errorf("%w: the sample returned %d rows", store.ErrQuery, len(res.Rows))
 	}
-	n, _ := store.AsInt64(res.Rows[0][0])
+	sampled, _ := store.AsInt64(res.Rows[0][0])
 	lower := from
 	var keeps []string
 	var args []any
 	copied := map[string]bool{}
 	for i, t := range all {
-		if k, _ := store.AsInt64(res.Rows[0][i+1]); float64(k) > copyShare*float64(n) {
+		if k, _ := store.AsInt64(res.Rows[0][i+1]); float64(k) > copyShare*float64(sampled) {
 			continue
 		}
 		copied[t.rule.ID] = true
@@ -128,22 +128,22 @@ func copyTouched(ctx context.Context, q store.Querier, rules []alert.Rule, scan 
 	}
 	var keep []string
 	seen := map[string]bool{}
-	for _, n := range names {
-		if columns[n] && !seen[n] {
-			seen[n] = true
-			keep = append(keep, quoteIdent(n))
+	for _, name := range names {
+		if columns[name] && !seen[name] {
+			seen[name] = true
+			keep = append(keep, quoteIdent(name))
 		}
 	}
 	slices.Sort(keep)
 	query := fmt.Sprintf("SELECT %s FROM %s WHERE timestamp >= ? AND (%s)", strings.Join(keep, ", "), TracesTable, strings.Join(keeps, " OR "))
-	table, n, drop, err := sc.Scratch(ctx, query, maxCopyRows, append([]any{lower.Add(-copyMargin).UTC()}, args...)...)
+	table, rows, drop, err := sc.Scratch(ctx, query, maxCopyRows, append([]any{lower.Add(-copyMargin).UTC()}, args...)...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, nil // the replays scan traces instead
 	}
-	if n > int64(maxCopyRows) {
+	if rows > int64(maxCopyRows) {
 		drop()
 		return nil, nil
 	}
