@@ -70,6 +70,23 @@ func (s scopedStore) Sync(ctx context.Context) error {
 	return nil
 }
 
+// errScopedCopy refuses a copy to a scoped principal: queries of the copy
+// would not be limited to its applications.
+var errScopedCopy = fmt.Errorf("%w: copies of spans are not kept for a principal limited to applications", store.ErrQuery)
+
+// Scratch passes through to the store (store.Scratcher) for a principal
+// that sees every application.
+func (s scopedStore) Scratch(ctx context.Context, query string, maxRows int, args ...any) (string, int64, func(), error) {
+	sc, ok := s.Store.(store.Scratcher)
+	if !ok {
+		return "", 0, nil, fmt.Errorf("%w: the store keeps no copies", store.ErrQuery)
+	}
+	if auth.FromContext(ctx).Scoped() {
+		return "", 0, nil, errScopedCopy
+	}
+	return sc.Scratch(ctx, query, maxRows, args...)
+}
+
 // Saturated passes through to the store, for the OTLP receiver.
 func (s scopedStore) Saturated() bool {
 	sat, ok := s.Store.(interface{ Saturated() bool })
@@ -126,3 +143,6 @@ func checkRuleScope(ctx context.Context, r alert.Rule) error {
 	}
 	return nil
 }
+
+// The dry runs of exclusions copy the spans they read most (exclude).
+var _ store.Scratcher = scopedStore{}

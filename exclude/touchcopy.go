@@ -20,7 +20,7 @@ import (
 
 // maxCopyRows bounds the rows of the touched groups a dry run copies; past
 // it, each replay scans traces.
-var maxCopyRows = 2_000_000
+var maxCopyRows = 500_000
 
 // copyShare is the largest share of the rows of traces a rule's touched
 // groups may hold for the copy to take them.
