@@ -73,13 +73,8 @@ func scanCandidate(ctx context.Context, q store.Querier, rules []alert.Rule, bas
 		return nil, false, err
 	}
 	// The copy keeps the columns the questions name.
-	names := []string{"timestamp", "span_kind"}
-	names = append(names, KeyColumns...)
-	mention := func(sql string) {
-		for _, word := range identRe.FindAllString(sql, -1) {
-			names = append(names, strings.ToLower(word))
-		}
-	}
+	names := columnNames(append([]string{"timestamp", "span_kind"}, KeyColumns...))
+	mention := names.mention
 
 	var branches []string
 	var args []any
@@ -152,15 +147,7 @@ GROUP BY 1, 2, 3 ORDER BY __n DESC, __v LIMIT %d)`, scanTop+i, k, k, top), windo
 		}
 	}
 	mention(cand.SQL)
-	var keep []string
-	seen := map[string]bool{}
-	for _, n := range names {
-		if columns[n] && !seen[n] {
-			seen[n] = true
-			keep = append(keep, quoteIdent(n))
-		}
-	}
-	slices.Sort(keep)
+	keep := names.quoted(columns)
 	sql := fmt.Sprintf("WITH __c AS MATERIALIZED (\n  SELECT %s FROM traces WHERE timestamp >= ? AND coalesce((%s), false) LIMIT %d\n)\n%s\nORDER BY __q, __n DESC, __v",
 		strings.Join(keep, ", "), cand.SQL, maxScanRows+1, strings.Join(branches, "\nUNION ALL BY NAME\n"))
 	all := append(append([]any{lower.UTC()}, cand.Args...), args...)
@@ -234,6 +221,32 @@ GROUP BY 1, 2, 3 ORDER BY __n DESC, __v LIMIT %d)`, scanTop+i, k, k, top), windo
 
 // identRe finds the words of a query that may name columns.
 var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+
+// columnNames gathers the words that may name the columns a copy of
+// traces must keep.
+type columnNames []string
+
+// mention adds the words of sql.
+func (c *columnNames) mention(sql string) {
+	for _, word := range identRe.FindAllString(sql, -1) {
+		*c = append(*c, strings.ToLower(word))
+	}
+}
+
+// quoted returns the gathered names that are columns, once each, quoted
+// and sorted.
+func (c columnNames) quoted(columns map[string]bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, name := range c {
+		if columns[name] && !seen[name] {
+			seen[name] = true
+			out = append(out, quoteIdent(name))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {

@@ -56,12 +56,8 @@ func copyTouched(ctx context.Context, q store.Querier, rules []alert.Rule, scan 
 	if err != nil {
 		return nil, err
 	}
-	names := []string{"timestamp"}
-	mention := func(sql string) {
-		for _, word := range identRe.FindAllString(sql, -1) {
-			names = append(names, strings.ToLower(word))
-		}
-	}
+	names := columnNames{"timestamp"}
+	mention := names.mention
 	type touching struct {
 		rule alert.Rule
 		keep Predicate
@@ -126,15 +122,7 @@ func copyTouched(ctx context.Context, q store.Querier, rules []alert.Rule, scan 
 	for _, p := range preds {
 		mention(p.SQL)
 	}
-	var keep []string
-	seen := map[string]bool{}
-	for _, name := range names {
-		if columns[name] && !seen[name] {
-			seen[name] = true
-			keep = append(keep, quoteIdent(name))
-		}
-	}
-	slices.Sort(keep)
+	keep := names.quoted(columns)
 	query := fmt.Sprintf("SELECT %s FROM %s WHERE timestamp >= ? AND (%s)", strings.Join(keep, ", "), TracesTable, strings.Join(keeps, " OR "))
 	table, rows, drop, err := sc.Scratch(ctx, query, maxCopyRows, append([]any{lower.Add(-copyMargin).UTC()}, args...)...)
 	if err != nil {
