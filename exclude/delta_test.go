@@ -155,7 +155,7 @@ func TestDeltaDryRunMatchesWholeReplay(t *testing.T) {
 	// Every rule's touched groups copied (the fixture is small), then
 	// those of the rules whose groups hold few rows only: the others
 	// read traces.
-	for _, share := range []float64{1, 0.25} {
+	for _, share := range []float64{1, 0.5} {
 		copyShare = share
 		for _, c := range candidates {
 			whole, delta := run(c, false), run(c, true)

@@ -1,6 +1,7 @@
 package exclude
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -24,7 +25,18 @@ var maxCopyRows = 500_000
 
 // copyShare is the largest share of the rows of traces a rule's touched
 // groups may hold for the copy to take them.
-var copyShare = 0.02
+var copyShare = 0.1
+
+// copyBudget is the share of maxCopyRows the estimated rows of a copy may
+// fill: estimates from samples err, and a copy past maxCopyRows is lost.
+const copyBudget = 0.6
+
+// copySamples samples of copySample each, spread over the window's data,
+// estimate how many rows the touched groups hold.
+const (
+	copySamples = 8
+	copySample  = 5 * time.Minute
+)
 
 // copyMargin widens the copy before the rules' look-back.
 const copyMargin = time.Hour
@@ -44,9 +56,10 @@ type touchedCopy struct {
 // copyTouched copies, from before every rule's look-back from from on,
 // the rows of traces of the groups scan found touched in rules, with the
 // columns the rules and preds name, leaving out the rules whose groups
-// hold more than copyShare of the rows of samples of from to to. It
-// returns nil when the store keeps no copies, fewer than two rules are
-// left, or their groups hold more than maxCopyRows rows.
+// hold more than copyShare of the window's rows, and the largest while
+// the estimated rows exceed the budget. It returns nil when the store
+// keeps no copies, fewer than two rules are left, or their groups hold
+// more than maxCopyRows rows.
 func copyTouched(ctx context.Context, q store.Querier, rules []alert.Rule, scan *candidateScan, from, to time.Time, preds []Predicate) (*touchedCopy, error) {
 	sc, ok := q.(store.Scratcher)
 	if !ok || scan == nil {
@@ -74,41 +87,30 @@ func copyTouched(ctx context.Context, q store.Querier, rules []alert.Rule, scan 
 	if len(all) < 2 {
 		return nil, nil
 	}
-	// A rule whose touched groups hold a large share of the rows (one
-	// service of a few) is better left to scan for them: three ten-minute
-	// samples tell the shares.
-	var b strings.Builder
-	var sampleArgs []any
-	b.WriteString("SELECT count() AS n")
-	for i, t := range all {
-		fmt.Fprintf(&b, ", count_if(%s) AS k%d", t.keep.SQL, i)
-		sampleArgs = append(sampleArgs, t.keep.Args...)
-	}
-	b.WriteString(" FROM (")
-	for i, at := range []time.Time{from, from.Add(to.Sub(from) / 2), to.Add(-10 * time.Minute)} {
-		if i > 0 {
-			b.WriteString(" UNION ALL ")
-		}
-		b.WriteString("SELECT * FROM " + TracesTable + " WHERE timestamp > ? AND timestamp <= ?")
-		sampleArgs = append(sampleArgs, at.UTC(), at.Add(10*time.Minute).UTC())
-	}
-	b.WriteString(") AS traces")
-	res, err := q.Query(ctx, b.String(), store.QueryOptions{Timeout: time.Minute}, sampleArgs...)
+	// Samples of the window's data tell how many rows each rule's
+	// touched groups hold. A rule whose groups hold a large share (one
+	// service of a few) is better left to scan for them; the others are
+	// copied, the smallest first, while the estimate fits the bound.
+	est, err := sampleShares(ctx, q, all, scan, func(t touching) Predicate { return t.keep })
 	if err != nil {
 		return nil, err
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != len(all)+1 {
-		return nil, fmt.Errorf("%w: the sample returned %d rows", store.ErrQuery, len(res.Rows))
+	order := make([]int, len(all))
+	for i := range order {
+		order[i] = i
 	}
-	sampled, _ := store.AsInt64(res.Rows[0][0])
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(est[a].rows, est[b].rows) })
 	lower := from
 	var keeps []string
 	var args []any
+	var planned float64
 	copied := map[string]bool{}
-	for i, t := range all {
-		if k, _ := store.AsInt64(res.Rows[0][i+1]); float64(k) > copyShare*float64(sampled) {
+	for _, i := range order {
+		t, e := all[i], est[i]
+		if e.share > copyShare || planned+e.rows > copyBudget*float64(maxCopyRows) {
 			continue
 		}
+		planned += e.rows
 		copied[t.rule.ID] = true
 		keeps = append(keeps, "("+t.keep.SQL+")")
 		args = append(args, t.keep.Args...)
@@ -139,6 +141,55 @@ func copyTouched(ctx context.Context, q store.Querier, rules []alert.Rule, scan 
 		partialCopies.Add(1)
 	}
 	return &touchedCopy{table: table, drop: drop, rules: copied}, nil
+}
+
+// estimate is a rule's estimated share of the window's rows and count.
+type estimate struct{ share, rows float64 }
+
+// sampleShares estimates, from copySamples samples spread between the
+// first and the last span of scan's window, the share and the count of
+// the window's rows each of items keeps.
+func sampleShares[T any](ctx context.Context, q store.Querier, items []T, scan *candidateScan, keep func(T) Predicate) ([]estimate, error) {
+	est := make([]estimate, len(items))
+	if scan.spans == 0 {
+		return est, nil
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString("SELECT count() AS n")
+	for i, it := range items {
+		k := keep(it)
+		fmt.Fprintf(&b, ", count_if(%s) AS k%d", k.SQL, i)
+		args = append(args, k.Args...)
+	}
+	b.WriteString(" FROM (")
+	span := max(scan.last.Sub(scan.first)-copySample, 0)
+	for i := range copySamples {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		at := scan.first.Add(span * time.Duration(i) / (copySamples - 1))
+		b.WriteString("SELECT * FROM " + TracesTable + " WHERE timestamp >= ? AND timestamp < ?")
+		args = append(args, at.UTC(), at.Add(copySample).UTC())
+	}
+	b.WriteString(") AS traces")
+	res, err := q.Query(ctx, b.String(), store.QueryOptions{Timeout: time.Minute}, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != len(items)+1 {
+		return nil, fmt.Errorf("%w: the sample returned %d rows", store.ErrQuery, len(res.Rows))
+	}
+	sampled, _ := store.AsInt64(res.Rows[0][0])
+	if sampled == 0 {
+		return est, nil
+	}
+	for i := range items {
+		k, _ := store.AsInt64(res.Rows[0][i+1])
+		est[i].share = float64(k) / float64(sampled)
+		est[i].rows = est[i].share * float64(scan.spans)
+	}
+	return est, nil
 }
 
 // reader returns q reading the copy wherever a query reads traces
