@@ -276,25 +276,6 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 			return nil, err
 		}
 	}
-	// The touched groups' rows of the rules, copied once for the
-	// group-wise replays.
-	var copied *touchedCopy
-	if scanned && deltaReplays {
-		var preds []Predicate
-		for i := range rules {
-			p, err := ForRule(&rules[i], Or(baseline(rules[i].ID), candPred))
-			if err != nil {
-				return nil, err
-			}
-			preds = append(preds, p)
-		}
-		if copied, err = copyTouched(ctx, opts.Querier, rules, scan, opts.From, opts.To, preds); err != nil {
-			return nil, err
-		}
-		if copied != nil {
-			defer copied.drop()
-		}
-	}
 	var counts excludedCounts
 	if scanned {
 		counts = scan.counts
@@ -331,90 +312,147 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 		firstErr error
 		failed   int // rules whose replay failed
 	)
+	fail := func(i int, err error, start time.Time) {
+		errMu.Lock()
+		firstErr = cmp.Or(firstErr, fmt.Errorf("dry run of rule %s: %w", rules[i].ID, err))
+		failed++
+		errMu.Unlock()
+		effects[i].Error = err.Error()
+		effects[i].Elapsed += time.Since(start)
+		report.ruleDone(rules[i].ID)
+	}
+	// each runs f for every rule the candidate can change that has not
+	// failed, opts.Concurrency at a time.
+	each := func(f func(i int, r alert.Rule)) error {
+		for i, r := range rules {
+			if effects[i].Skipped != "" || effects[i].Error != "" {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				defer func() { <-sem }()
+				f(i, r)
+			}()
+		}
+		wg.Wait()
+		return ctx.Err()
+	}
 	for i, r := range rules {
 		effects[i] = RuleEffect{RuleID: r.ID, Name: r.Name, Mode: string(r.Mode)}
 		if lb, ok := lookback(r.SQL); counts.lastMatch.IsZero() || ok && !counts.lastMatch.After(opts.From.Add(-lb)) {
 			effects[i].Skipped = "the exclusion matches no span the rule reads in the window"
 			report.skip()
-			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			start := time.Now()
-			var err error
-			base := baseline(r.ID)
-			bo := alert.BacktestOptions{From: opts.From, To: opts.To, Step: opts.Step, Cache: opts.Steps}
-			key := baselineKey(r, base, bo)
-			before, cached := alert.BacktestResult{}, false
-			if results != nil {
-				if before, cached = results.Get(key); cached {
-					before.CachedSteps = before.Evaluations
-				}
-			}
-			if !cached {
-				bo.Progress = report.steps(r.ID)
-				bo.Rewrite = rewriterFor(base)
-				before, err = alert.Backtest(ctx, opts.Querier, r, bo)
-				if err == nil && results != nil {
-					results.Put(key, before)
-				}
-			}
-			var after alert.BacktestResult
-			if err == nil {
-				withCand := Or(base, candPred)
-				akey, cached := baselineKey(r, withCand, bo), false
-				if results != nil {
-					after, cached = results.Get(akey)
-				}
-				if !cached {
-					var groups int
-					var rs *ruleScan
-					if scanned {
-						v := scan.rules[r.ID]
-						rs = &v
-					}
-					after, groups, err = replayWithCandidate(ctx, opts.Querier, r, bo, base, withCand, candPred, before, rs, copied, report)
-					effects[i].GroupsReplayed = groups
-					if err == nil && results != nil {
-						results.Put(akey, after)
-					}
-				}
-			}
-			if err != nil {
-				errMu.Lock()
-				firstErr = cmp.Or(firstErr, fmt.Errorf("dry run of rule %s: %w", r.ID, err))
-				failed++
-				errMu.Unlock()
-				effects[i].Error = err.Error()
-				effects[i].Elapsed = time.Since(start)
-				report.ruleDone(r.ID)
-				return
-			}
-			befores[i], afters[i] = before, after
-			removed := firingsMissing(r, before.Firings, after.Firings, opts.To)
-			added := firingsMissing(r, after.Firings, before.Firings, opts.To)
-			diffs[i] = diff{removed, added}
-			effects[i].NotificationsBefore, effects[i].NotificationsAfter = before.Notifications, after.Notifications
-			effects[i].FiringsRemoved, effects[i].FiringsAdded = len(removed), len(added)
-			effects[i].StepsCached, effects[i].Steps = before.CachedSteps, before.Evaluations
-			effects[i].Method = before.Method
-			if after.Method != before.Method {
-				effects[i].Method += ", " + after.Method
-			}
-			effects[i].Fallback = strings.Join(slices.DeleteFunc([]string{before.FallbackReason, after.FallbackReason}, func(s string) bool { return s == "" }), "; ")
-			effects[i].Elapsed = time.Since(start)
-			report.ruleDone(r.ID)
-		}()
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	// The baselines first (from the cache when warm): which groups fired
+	// decides which touched groups can change.
+	bos := make([]alert.BacktestOptions, len(rules))
+	if err := each(func(i int, r alert.Rule) {
+		start := time.Now()
+		base := baseline(r.ID)
+		bo := alert.BacktestOptions{From: opts.From, To: opts.To, Step: opts.Step, Cache: opts.Steps}
+		bos[i] = bo
+		key := baselineKey(r, base, bo)
+		if results != nil {
+			if before, cached := results.Get(key); cached {
+				before.CachedSteps = before.Evaluations
+				befores[i] = before
+				effects[i].Elapsed = time.Since(start)
+				return
+			}
+		}
+		bo.Progress = report.steps(r.ID)
+		bo.Rewrite = rewriterFor(base)
+		before, err := alert.Backtest(ctx, opts.Querier, r, bo)
+		if err != nil {
+			fail(i, err, start)
+			return
+		}
+		if results != nil {
+			results.Put(key, before)
+		}
+		befores[i] = before
+		effects[i].Elapsed = time.Since(start)
+	}); err != nil {
+		return nil, err
+	}
+	if scanned {
+		for i, r := range rules {
+			if rs := scan.rules[r.ID]; effects[i].Error == "" && rs.windowed && rs.touched.groups > 0 && onlyShrinks(&r) {
+				if fired, known := rs.touched.firedOnly(befores[i].Firings); known {
+					rs.touched = fired
+					scan.rules[r.ID] = rs
+				}
+			}
+		}
+	}
+	// The touched groups' rows of the rules, copied once for the
+	// group-wise replays.
+	var copied *touchedCopy
+	if scanned && deltaReplays {
+		var preds []Predicate
+		for i := range rules {
+			p, err := ForRule(&rules[i], Or(baseline(rules[i].ID), candPred))
+			if err != nil {
+				return nil, err
+			}
+			preds = append(preds, p)
+		}
+		if copied, err = copyTouched(ctx, opts.Querier, rules, scan, opts.From, opts.To, preds); err != nil {
+			return nil, err
+		}
+		if copied != nil {
+			defer copied.drop()
+		}
+	}
+	if err := each(func(i int, r alert.Rule) {
+		start := time.Now()
+		base, bo, before := baseline(r.ID), bos[i], befores[i]
+		withCand := Or(base, candPred)
+		akey := baselineKey(r, withCand, bo)
+		after, cached := alert.BacktestResult{}, false
+		if results != nil {
+			after, cached = results.Get(akey)
+		}
+		if !cached {
+			var groups int
+			var rs *ruleScan
+			if scanned {
+				v := scan.rules[r.ID]
+				rs = &v
+			}
+			var err error
+			after, groups, err = replayWithCandidate(ctx, opts.Querier, r, bo, base, withCand, candPred, before, rs, copied, report)
+			if err != nil {
+				fail(i, err, start)
+				return
+			}
+			effects[i].GroupsReplayed = groups
+			if results != nil {
+				results.Put(akey, after)
+			}
+		}
+		afters[i] = after
+		removed := firingsMissing(r, before.Firings, after.Firings, opts.To)
+		added := firingsMissing(r, after.Firings, before.Firings, opts.To)
+		diffs[i] = diff{removed, added}
+		effects[i].NotificationsBefore, effects[i].NotificationsAfter = before.Notifications, after.Notifications
+		effects[i].FiringsRemoved, effects[i].FiringsAdded = len(removed), len(added)
+		effects[i].StepsCached, effects[i].Steps = before.CachedSteps, before.Evaluations
+		effects[i].Method = before.Method
+		if after.Method != before.Method {
+			effects[i].Method += ", " + after.Method
+		}
+		effects[i].Fallback = strings.Join(slices.DeleteFunc([]string{before.FallbackReason, after.FallbackReason}, func(s string) bool { return s == "" }), "; ")
+		effects[i].Elapsed += time.Since(start)
+		report.ruleDone(r.ID)
+	}); err != nil {
 		return nil, err
 	}
 	// One rule that fails (a query past its row limit, say) leaves the
@@ -587,8 +625,16 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 			}
 		}
 	}
+	if ok && t.groups > 0 && onlyShrinks(&r) {
+		// Of the touched groups, only those that fired can change
+		// (monotone.go).
+		if fired, known := t.firedOnly(full.Firings); known {
+			t = fired
+			prunedReplays.Add(1)
+		}
+	}
 	if ok && t.groups == 0 {
-		return full, 0, nil // the candidate removes no row the rule reads
+		return full, 0, nil // the candidate removes no row the rule reads, or none of a group that fired
 	}
 	if ok {
 		keep := t.keep()
