@@ -153,6 +153,7 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 	}
 	res := BacktestResult{RuleID: rule.ID, From: opts.From, To: opts.To, Step: opts.Step, IncidentStart: opts.IncidentStart, Firings: []Firing{}, PerDay: []DayCount{}}
 	m := newMachine(&rule)
+	m.changesOnly = true
 	firingIdx := map[string]int{}
 	days := map[string]*DayCount{}
 	day := func(t time.Time) *DayCount {

@@ -234,12 +234,27 @@ type instance struct {
 	// memo is the shared backtest row the annotations were expanded
 	// from.
 	memo *rowMemo
+	// pending, in a machine reporting changes only, is what the
+	// annotations are to be expanded from when they are next needed.
+	pending *pendingAnnotations
+}
+
+// pendingAnnotations is a row whose annotations are not expanded yet.
+type pendingAnnotations struct {
+	row    Row
+	labels map[string]string
+	at     time.Time
 }
 
 // machine holds a rule's instances and moves them through their states.
 type machine struct {
 	rule      *Rule
 	instances map[string]*instance
+	// changesOnly makes step return only the instances that start firing
+	// at the step and the resolutions not yet sent, and expand an
+	// instance's annotations only when it starts firing: a backtest
+	// needs nothing else.
+	changesOnly bool
 }
 
 func newMachine(r *Rule) *machine {
@@ -291,13 +306,12 @@ func (m *machine) step(ts time.Time, rows []Row) ([]Alert, error) {
 		// A backtest step holding the same row as the step before has
 		// the same annotations, unless they show the evaluation time.
 		if row.memo == nil || in.memo != row.memo || r.annotationsUseTime {
-			data := make(map[string]any, len(row.Columns)+3)
-			for k, v := range row.Columns {
-				data[k] = v
-			}
-			data["Labels"], data["Values"], data["EvalTime"] = labels, row.Values, ts
-			in.Annotations = r.expand(data)
 			in.memo = row.memo
+			if m.changesOnly {
+				in.pending = &pendingAnnotations{row: row, labels: labels, at: ts}
+			} else {
+				in.Annotations = m.annotate(row, labels, ts)
+			}
 		}
 		in.KeepFiringSince = time.Time{}
 		if in.State == StatePending && ts.Sub(in.ActiveAt) >= r.For {
@@ -328,6 +342,19 @@ func (m *machine) step(ts time.Time, rows []Row) ([]Alert, error) {
 		}
 	}
 	var out []Alert
+	if m.changesOnly {
+		for _, in := range m.instances {
+			if in.State == StateFiring && in.FiredAt.Equal(ts) || in.State == StateResolved && !in.ResolvedSent {
+				if in.pending != nil && in.State == StateFiring {
+					p := in.pending
+					in.Annotations, in.pending = m.annotate(p.row, p.labels, p.at), nil
+				}
+				out = append(out, m.alert(in, ts))
+			}
+		}
+		slices.SortFunc(out, func(a, b Alert) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+		return out, nil
+	}
 	for _, fp := range m.sortedFingerprints() {
 		in := m.instances[fp]
 		if in.State == StateFiring || (in.State == StateResolved && !in.ResolvedSent) {
@@ -335,6 +362,16 @@ func (m *machine) step(ts time.Time, rows []Row) ([]Alert, error) {
 		}
 	}
 	return out, nil
+}
+
+// annotate expands the rule's annotations over a row evaluated at ts.
+func (m *machine) annotate(row Row, labels map[string]string, ts time.Time) map[string]string {
+	data := make(map[string]any, len(row.Columns)+3)
+	for k, v := range row.Columns {
+		data[k] = v
+	}
+	data["Labels"], data["Values"], data["EvalTime"] = labels, row.Values, ts
+	return m.rule.expand(data)
 }
 
 // markSent records that the resolutions among alerts were delivered.
