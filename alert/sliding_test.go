@@ -150,6 +150,15 @@ var slidingRules = []string{
 	 WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 2 HOUR AND timestamp <= now() AND api_key_id != ''
 	 GROUP BY api_key_id
 	 HAVING recent >= 40 AND recent > 2 * baseline`,
+	// One distinct count beside every other aggregate: the rows are
+	// grouped by its value too, and the others add up from those.
+	`SELECT service_name, uniqExact(peer_ip) AS callers, min(response_bytes) AS smallest, max(response_bytes) AS largest,
+	        minIf(response_bytes, status_code = 200) AS smallest_ok, maxIf(response_bytes, status_code = 200) AS largest_ok,
+	        sumIf(response_bytes, status_code >= 500) AS error_bytes, sum(response_bytes) AS bytes, count(api_key_id) AS with_key,
+	        avg(response_bytes) AS mean_bytes, countIf(status_code = 401) AS unauthorised, count() AS requests
+	 FROM traces
+	 WHERE timestamp > now() - INTERVAL 10 MINUTE AND timestamp <= now()
+	 GROUP BY service_name`,
 }
 
 func TestSlidingMatchesStepByStep(t *testing.T) {
