@@ -41,6 +41,10 @@ type Row struct {
 type rowMemo struct {
 	labels map[string]string
 	fp     string
+	// from and idx, for a row rebuilt from a step cache entry, are the
+	// entry and the row's index in it.
+	from *stepEntry
+	idx  int32
 }
 
 // identityColumns says which columns identify an instance: group_by when

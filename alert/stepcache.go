@@ -160,6 +160,15 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 			if !ok {
 				return
 			}
+			// The rows are about to be kept in place of those
+			// they were read from: they no longer point at them.
+			for _, rs := range rows {
+				for _, r := range rs {
+					if r.memo != nil {
+						r.memo.from = nil
+					}
+				}
+			}
 			e.first, e.step, e.perStep, e.method, e.mark = steps[0], opts.Step, cost/time.Duration(len(steps)), method, mark
 			e.results = map[string]*BacktestResult{rk: &b}
 			c.put(key, e)
@@ -283,6 +292,7 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 				state[k] = -1
 				if vals := e.vals.row(int(k)); keep == nil || e.shape.keeps(keep, vals) {
 					built[k], state[k] = e.shape.row(vals), 1
+					built[k].memo.from, built[k].memo.idx = e, k
 				}
 			}
 			if state[k] == 1 {
@@ -390,10 +400,7 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 	}
 	m := &stepEntry{first: first, step: step, shape: e.shape, steps: make([][]int32, end.Sub(first)/step), method: e.method, mark: e.mark}
 	// e's rows, then the old rows that steps kept from old still use.
-	vals := make([][]any, e.vals.n, e.vals.n+old.vals.n)
-	for k := range vals {
-		vals[k] = e.vals.row(k)
-	}
+	var vals [][]any
 	at := int(e.first.Sub(first) / step)
 	copy(m.steps[at:], e.steps)
 	moved := map[int32]int32{}
@@ -406,7 +413,7 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 		for x, k := range old.steps[i] {
 			n, ok := moved[k]
 			if !ok {
-				n = int32(len(vals))
+				n = int32(e.vals.n + len(vals))
 				vals = append(vals, old.vals.row(int(k)))
 				moved[k] = n
 			}
@@ -414,7 +421,14 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 		}
 		m.steps[j] = idx
 	}
-	m.vals = newTable(vals, len(e.shape.columns))
+	var ok bool
+	if m.vals, ok = e.vals.appended(vals); !ok {
+		all := make([][]any, 0, e.vals.n+len(vals))
+		for k := range e.vals.n {
+			all = append(all, e.vals.row(k))
+		}
+		m.vals = newTable(append(all, vals...), len(e.shape.columns))
+	}
 	m.perStep = (old.perStep*time.Duration(len(m.steps)-len(e.steps)) + e.perStep*time.Duration(len(e.steps))) / time.Duration(len(m.steps))
 	return m
 }
@@ -428,7 +442,17 @@ func (c *StepCache) drop(key string, e *stepEntry) {
 // a row does not fit it (rows of other columns or labels than the first
 // row's, or a label that is not its value's text), which no SQL rule's
 // rows do.
+//
+// Rows read from an entry (their memo says which) keep their index in it
+// when most of its rows are still used: the new entry's values are that
+// entry's with the other rows' appended, instead of encoding every row
+// again when a replay adds a few steps to what the cache held.
 func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
+	if base := baseEntry(steps); base != nil {
+		if e, ok := encodeOnto(steps, base); ok {
+			return e, true
+		}
+	}
 	e = &stepEntry{steps: make([][]int32, len(steps))}
 	shaped := false
 	memos := map[*rowMemo]int32{}
@@ -474,6 +498,83 @@ func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
 		e.steps[i] = idx
 	}
 	e.vals = newTable(distinct, len(e.shape.columns))
+	return e, true
+}
+
+// baseEntry returns the entry the first row read from a cache entry was
+// read from; nil when no row was.
+func baseEntry(steps [][]Row) *stepEntry {
+	for _, rows := range steps {
+		for _, r := range rows {
+			if r.memo != nil && r.memo.from != nil {
+				return r.memo.from
+			}
+		}
+	}
+	return nil
+}
+
+// encodeOnto encodes steps with base's values and the rows not read from
+// base appended; ok is false when a row does not fit base's shape or
+// fewer than half of base's rows are still used (a full encoding then
+// leaves the others out).
+func encodeOnto(steps [][]Row, base *stepEntry) (*stepEntry, bool) {
+	e := &stepEntry{shape: base.shape, steps: make([][]int32, len(steps))}
+	memos := map[*rowMemo]int32{}
+	same := map[string]int32{}
+	used := make([]bool, base.vals.n)
+	inUse := 0
+	var extra [][]any
+	var key []byte
+	for i, rows := range steps {
+		if len(rows) == 0 {
+			continue
+		}
+		idx := make([]int32, len(rows))
+		for j, r := range rows {
+			if r.memo != nil && r.memo.from == base {
+				idx[j] = r.memo.idx
+				if !used[r.memo.idx] {
+					used[r.memo.idx] = true
+					inUse++
+				}
+				continue
+			}
+			if r.memo != nil {
+				if k, ok := memos[r.memo]; ok {
+					idx[j] = k
+					continue
+				}
+			}
+			vals, ok := e.shape.values(r)
+			if !ok {
+				return nil, false
+			}
+			key = key[:0]
+			for _, v := range vals {
+				key = fmt.Appendf(key, "%T\x00%v\x00", v, v)
+			}
+			k, ok := same[string(key)]
+			if !ok {
+				k = int32(base.vals.n + len(extra))
+				extra = append(extra, vals)
+				same[string(key)] = k
+			}
+			if r.memo != nil {
+				memos[r.memo] = k
+			}
+			idx[j] = k
+		}
+		e.steps[i] = idx
+	}
+	if 2*inUse < base.vals.n {
+		return nil, false
+	}
+	vals, ok := base.vals.appended(extra)
+	if !ok {
+		return nil, false
+	}
+	e.vals = vals
 	return e, true
 }
 
@@ -551,6 +652,80 @@ func newTable(rows [][]any, width int) table {
 		}
 	}
 	return t
+}
+
+// appended returns a table of t's rows and then rows, sharing nothing
+// with t; ok is false when a value of rows does not fit its typed column.
+func (t *table) appended(rows [][]any) (table, bool) {
+	n := t.n + len(rows)
+	out := table{n: n, cols: make([]valueColumn, len(t.cols))}
+	for i := range t.cols {
+		c, o := &t.cols[i], &out.cols[i]
+		nulls := c.null != nil
+		for _, r := range rows {
+			v := r[i]
+			switch {
+			case c.anys != nil:
+			case v == nil:
+				nulls = true
+			case c.ints != nil:
+				if _, ok := v.(int64); !ok {
+					return table{}, false
+				}
+			case c.flts != nil:
+				if _, ok := v.(float64); !ok {
+					return table{}, false
+				}
+			case c.strs != nil:
+				if _, ok := v.(string); !ok {
+					return table{}, false
+				}
+			default:
+				return table{}, false
+			}
+		}
+		switch {
+		case c.anys != nil:
+			o.anys = append(make([]any, 0, n), c.anys...)
+			for _, r := range rows {
+				o.anys = append(o.anys, r[i])
+			}
+			continue
+		case c.ints != nil:
+			o.ints = append(make([]int64, 0, n), c.ints...)
+		case c.flts != nil:
+			o.flts = append(make([]float64, 0, n), c.flts...)
+		default:
+			o.strs = append(make([]string, 0, n), c.strs...)
+		}
+		if nulls {
+			o.null = make([]bool, n)
+			copy(o.null, c.null)
+		}
+		for k, r := range rows {
+			switch v := r[i].(type) {
+			case nil:
+				o.null[t.n+k] = true
+				o.ints, o.flts, o.strs = growZero(o.ints), growZero(o.flts), growZero(o.strs)
+			case int64:
+				o.ints = append(o.ints, v)
+			case float64:
+				o.flts = append(o.flts, v)
+			case string:
+				o.strs = append(o.strs, v)
+			}
+		}
+	}
+	return out, true
+}
+
+// growZero appends a zero value to a column in use (not nil).
+func growZero[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	var zero T
+	return append(s, zero)
 }
 
 // row returns the values of row k.

@@ -310,3 +310,57 @@ func TestEncodeSteps(t *testing.T) {
 		t.Error("encodeSteps took rows of other columns")
 	}
 }
+
+// Rows read from an entry keep their index in it: a few new steps'
+// rows are appended to its values, not every row encoded again.
+func TestEncodeStepsOntoEntry(t *testing.T) {
+	row := func(ip string, n any) Row {
+		return Row{Labels: map[string]string{"ip": ip}, Values: map[string]any{"n": n}, Columns: map[string]any{"ip": ip, "n": n}, memo: &rowMemo{}}
+	}
+	base, ok := encodeSteps([][]Row{{row("192.0.2.1", int64(1))}, {row("192.0.2.1", int64(1)), row("192.0.2.2", int64(2))}, {row("192.0.2.3", int64(3))}})
+	if !ok || base.vals.n != 3 {
+		t.Fatalf("base entry: %d rows, %v", base.vals.n, ok)
+	}
+	// Rows as lookup rebuilds them, and new steps' rows: one with a NULL
+	// where the base had only ints, one equal to a base row.
+	read := func(k int32) Row {
+		r := base.shape.row(base.vals.row(int(k)))
+		r.memo.from, r.memo.idx = base, k
+		return r
+	}
+	fresh := row("192.0.2.4", nil)
+	steps := [][]Row{{read(0), read(1)}, {read(2)}, {fresh, row("192.0.2.1", int64(1))}}
+	e, ok := encodeSteps(steps)
+	if !ok {
+		t.Fatal("encodeSteps refused rows read from an entry")
+	}
+	if e.vals.n != base.vals.n+2 {
+		t.Errorf("%d rows kept, want the base's %d and 2 appended", e.vals.n, base.vals.n)
+	}
+	for i, rows := range steps {
+		for j, r := range rows {
+			got := e.shape.row(e.vals.row(int(e.steps[i][j])))
+			if !reflect.DeepEqual(got.Columns, r.Columns) || !reflect.DeepEqual(got.Labels, r.Labels) || !reflect.DeepEqual(got.Values, r.Values) {
+				t.Errorf("step %d row %d rebuilt as %v, want %v", i, j, got.Columns, r.Columns)
+			}
+		}
+	}
+	if base.vals.n != 3 || base.vals.cols[1].null != nil {
+		t.Errorf("the base entry's values changed: %d rows, nulls %v", base.vals.n, base.vals.cols[1].null)
+	}
+	// A value of another type than its column's: encoded in full.
+	odd := row("192.0.2.5", "many")
+	e, ok = encodeSteps([][]Row{{read(0), read(1), read(2)}, {odd}})
+	if !ok || e.vals.n != 4 {
+		t.Fatalf("rows with a string among ints: %d rows, %v", e.vals.n, ok)
+	}
+	if got := e.shape.row(e.vals.row(int(e.steps[1][0]))); got.Columns["n"] != "many" {
+		t.Errorf("the odd row rebuilt as %v", got.Columns)
+	}
+	// Fewer than half of the base's rows still used: encoded in full,
+	// without the others.
+	e, ok = encodeSteps([][]Row{{read(2)}, {row("192.0.2.6", int64(6))}})
+	if !ok || e.vals.n != 2 {
+		t.Errorf("one base row of three used: %d rows kept, want 2", e.vals.n)
+	}
+}
