@@ -787,8 +787,9 @@ func TracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error
 // 1/maxSlidingParts of the steps: a step's rows depend only on its time,
 // so the parts give what one replay would.
 //
-// Running out of memory costs the time the query ran, so parts start no
-// larger than samples of the rows the rule keeps say fits partRows rows.
+// Running out of memory costs the time the query ran, so the parts of a
+// rule that counts distinct values start no larger than samples of the
+// rows it keeps say fits partRows rows.
 func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, step, timeout time.Duration) ([][]Row, int, error) {
 	smallest := max(1, len(steps)/maxSlidingParts)
 	size, queries, err := slidingPartSize(ctx, q, r, steps, step)
@@ -844,6 +845,24 @@ const (
 // minPartSteps is the fewest steps a part starts with.
 const minPartSteps = 60
 
+// countsDistinct reports whether w counts distinct values: its replay
+// keeps each group's values per pane, and its memory grows with the rows
+// read rather than with the groups and panes.
+func countsDistinct(w *sqlguard.Windowed) bool {
+	exprs := []sqlguard.Expr{w.Having}
+	for _, c := range w.Columns {
+		exprs = append(exprs, c.Expr)
+	}
+	for _, e := range exprs {
+		for _, p := range e {
+			if a := p.Agg; a != nil && (a.Distinct || strings.HasPrefix(a.Name, "uniq")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // slidingPartSize returns how many steps a part of the sliding replay of
 // r starts with: len(steps) unless the busiest of the samples says the
 // rows r keeps there would pass partRows.
@@ -857,7 +876,7 @@ func slidingPartSize(ctx context.Context, q store.Querier, r *Rule, steps []time
 	// and a replay of fewer steps than that (or than an hour of minutes)
 	// is not worth a sample.
 	windowSteps := int(w.Window / step)
-	if len(steps) <= max(windowSteps, minPartSteps) {
+	if len(steps) <= max(windowSteps, minPartSteps) || !countsDistinct(w) {
 		return len(steps), 0, nil
 	}
 	inner, args := q, []any(nil)

@@ -43,9 +43,8 @@ type ruleScan struct {
 type candidateScan struct {
 	counts excludedCounts
 	rules  map[string]ruleScan
-	// spans counts every span of the window (not only server spans), and
-	// first and last are its earliest and latest; zero when it is empty.
-	spans       int64
+	// first and last are the window's earliest and latest server spans;
+	// zero when it has none.
 	first, last time.Time
 }
 
@@ -87,9 +86,9 @@ func scanCandidate(ctx context.Context, q store.Querier, rules []alert.Rule, bas
 		args = append(args, a...)
 	}
 	window := []any{from.UTC(), to.UTC()}
-	branch(fmt.Sprintf(`SELECT %d AS __q, intDiv(toUnixTimestamp(timestamp), 86400) AS __d, countIf(span_kind = 'Server') AS __n,
-  count() AS __all, min(timestamp) AS __lo, max(timestamp) AS __hi
-FROM traces WHERE timestamp > ? AND timestamp <= ? GROUP BY 1, 2`, scanTotals), window...)
+	branch(fmt.Sprintf(`SELECT %d AS __q, intDiv(toUnixTimestamp(timestamp), 86400) AS __d, count() AS __n,
+  min(timestamp) AS __lo, max(timestamp) AS __hi
+FROM traces WHERE span_kind = 'Server' AND timestamp > ? AND timestamp <= ? GROUP BY 1, 2`, scanTotals), window...)
 	branch(fmt.Sprintf(`SELECT %d AS __q, intDiv(toUnixTimestamp(timestamp), 86400) AS __d, count() AS __n
 FROM __c AS traces WHERE span_kind = 'Server' AND timestamp > ? AND timestamp <= ? GROUP BY 1, 2`, scanExcluded), window...)
 	branch(fmt.Sprintf(`SELECT %d AS __q, count() AS __n FROM __c`, scanCopied))
@@ -182,8 +181,6 @@ GROUP BY 1, 2, 3 ORDER BY __n DESC, __v LIMIT %d)`, scanTop+i, k, k, top), windo
 			}
 		case b == scanTotals:
 			s.counts.total += n
-			all, _ := store.AsInt64(get(row, "__all"))
-			s.spans += all
 			if t, ok := get(row, "__lo").(time.Time); ok && (s.first.IsZero() || t.Before(s.first)) {
 				s.first = t.UTC()
 			}

@@ -151,12 +151,14 @@ type estimate struct{ share, rows float64 }
 // the window's rows each of items keeps.
 func sampleShares[T any](ctx context.Context, q store.Querier, items []T, scan *candidateScan, keep func(T) Predicate) ([]estimate, error) {
 	est := make([]estimate, len(items))
-	if scan.spans == 0 {
+	if scan.counts.total == 0 {
 		return est, nil
 	}
+	// The window's server spans are counted; each item's rows (of any
+	// kind) are estimated from how many there are per server span.
 	var b strings.Builder
 	var args []any
-	b.WriteString("SELECT count() AS n")
+	b.WriteString("SELECT count() AS n, count_if(span_kind = 'Server') AS s")
 	for i, it := range items {
 		k := keep(it)
 		fmt.Fprintf(&b, ", count_if(%s) AS k%d", k.SQL, i)
@@ -177,17 +179,18 @@ func sampleShares[T any](ctx context.Context, q store.Querier, items []T, scan *
 	if err != nil {
 		return nil, err
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != len(items)+1 {
+	if len(res.Rows) != 1 || len(res.Rows[0]) != len(items)+2 {
 		return nil, fmt.Errorf("%w: the sample returned %d rows", store.ErrQuery, len(res.Rows))
 	}
 	sampled, _ := store.AsInt64(res.Rows[0][0])
-	if sampled == 0 {
+	servers, _ := store.AsInt64(res.Rows[0][1])
+	if sampled == 0 || servers == 0 {
 		return est, nil
 	}
 	for i := range items {
-		k, _ := store.AsInt64(res.Rows[0][i+1])
+		k, _ := store.AsInt64(res.Rows[0][i+2])
 		est[i].share = float64(k) / float64(sampled)
-		est[i].rows = est[i].share * float64(scan.spans)
+		est[i].rows = float64(k) / float64(servers) * float64(scan.counts.total)
 	}
 	return est, nil
 }
