@@ -86,7 +86,8 @@ func identityColumns(r *Rule, res *store.Result) ([]bool, error) {
 	return ident, nil
 }
 
-func labelValue(v any) string {
+// LabelValue is the text of a value in an instance's label.
+func LabelValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -112,7 +113,7 @@ func rowsFromResult(r *Rule, res *store.Result) ([]Row, error) {
 		for i, c := range res.Columns {
 			row.Columns[c] = vals[i]
 			if ident[i] {
-				row.Labels[c] = labelValue(vals[i])
+				row.Labels[c] = LabelValue(vals[i])
 			} else {
 				row.Values[c] = vals[i]
 			}

@@ -449,12 +449,40 @@ func (c *StepCache) drop(key string, e *stepEntry) {
 // again when a replay adds a few steps to what the cache held.
 func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
 	if base := baseEntry(steps); base != nil {
-		if e, ok := encodeOnto(steps, base); ok {
+		if e, ok := encodeRows(steps, base); ok {
 			return e, true
 		}
 	}
-	e = &stepEntry{steps: make([][]int32, len(steps))}
-	shaped := false
+	return encodeRows(steps, nil)
+}
+
+// baseEntry returns the entry the first row read from a cache entry was
+// read from; nil when no row was.
+func baseEntry(steps [][]Row) *stepEntry {
+	for _, rows := range steps {
+		for _, r := range rows {
+			if r.memo != nil && r.memo.from != nil {
+				return r.memo.from
+			}
+		}
+	}
+	return nil
+}
+
+// encodeRows encodes steps, onto base's values when base is set: the
+// rows read from base keep their index, the others are appended. With
+// base, ok is also false when a row does not fit base's shape or fewer
+// than half of base's rows are still used (a full encoding then leaves
+// the others out).
+func encodeRows(steps [][]Row, base *stepEntry) (*stepEntry, bool) {
+	e := &stepEntry{steps: make([][]int32, len(steps))}
+	shaped, offset := false, 0
+	var used []bool
+	inUse := 0
+	if base != nil {
+		e.shape, shaped, offset = base.shape, true, base.vals.n
+		used = make([]bool, base.vals.n)
+	}
 	memos := map[*rowMemo]int32{}
 	same := map[string]int32{}
 	var distinct [][]any
@@ -467,6 +495,14 @@ func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
 		for j, r := range rows {
 			if !shaped {
 				e.shape, shaped = shapeOf(r), true
+			}
+			if base != nil && r.memo != nil && r.memo.from == base {
+				idx[j] = r.memo.idx
+				if !used[r.memo.idx] {
+					used[r.memo.idx] = true
+					inUse++
+				}
+				continue
 			}
 			if r.memo != nil {
 				if k, ok := memos[r.memo]; ok {
@@ -486,7 +522,7 @@ func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
 			}
 			k, ok := same[string(key)]
 			if !ok {
-				k = int32(len(distinct))
+				k = int32(offset + len(distinct))
 				distinct = append(distinct, vals)
 				same[string(key)] = k
 			}
@@ -497,80 +533,14 @@ func encodeSteps(steps [][]Row) (e *stepEntry, ok bool) {
 		}
 		e.steps[i] = idx
 	}
-	e.vals = newTable(distinct, len(e.shape.columns))
-	return e, true
-}
-
-// baseEntry returns the entry the first row read from a cache entry was
-// read from; nil when no row was.
-func baseEntry(steps [][]Row) *stepEntry {
-	for _, rows := range steps {
-		for _, r := range rows {
-			if r.memo != nil && r.memo.from != nil {
-				return r.memo.from
-			}
-		}
-	}
-	return nil
-}
-
-// encodeOnto encodes steps with base's values and the rows not read from
-// base appended; ok is false when a row does not fit base's shape or
-// fewer than half of base's rows are still used (a full encoding then
-// leaves the others out).
-func encodeOnto(steps [][]Row, base *stepEntry) (*stepEntry, bool) {
-	e := &stepEntry{shape: base.shape, steps: make([][]int32, len(steps))}
-	memos := map[*rowMemo]int32{}
-	same := map[string]int32{}
-	used := make([]bool, base.vals.n)
-	inUse := 0
-	var extra [][]any
-	var key []byte
-	for i, rows := range steps {
-		if len(rows) == 0 {
-			continue
-		}
-		idx := make([]int32, len(rows))
-		for j, r := range rows {
-			if r.memo != nil && r.memo.from == base {
-				idx[j] = r.memo.idx
-				if !used[r.memo.idx] {
-					used[r.memo.idx] = true
-					inUse++
-				}
-				continue
-			}
-			if r.memo != nil {
-				if k, ok := memos[r.memo]; ok {
-					idx[j] = k
-					continue
-				}
-			}
-			vals, ok := e.shape.values(r)
-			if !ok {
-				return nil, false
-			}
-			key = key[:0]
-			for _, v := range vals {
-				key = fmt.Appendf(key, "%T\x00%v\x00", v, v)
-			}
-			k, ok := same[string(key)]
-			if !ok {
-				k = int32(base.vals.n + len(extra))
-				extra = append(extra, vals)
-				same[string(key)] = k
-			}
-			if r.memo != nil {
-				memos[r.memo] = k
-			}
-			idx[j] = k
-		}
-		e.steps[i] = idx
+	if base == nil {
+		e.vals = newTable(distinct, len(e.shape.columns))
+		return e, true
 	}
 	if 2*inUse < base.vals.n {
 		return nil, false
 	}
-	vals, ok := base.vals.appended(extra)
+	vals, ok := base.vals.appended(distinct)
 	if !ok {
 		return nil, false
 	}
@@ -775,7 +745,7 @@ func (s rowShape) values(r Row) ([]any, bool) {
 			return nil, false
 		}
 		if s.label[i] {
-			if l, ok := r.Labels[c]; !ok || l != labelValue(v) {
+			if l, ok := r.Labels[c]; !ok || l != LabelValue(v) {
 				return nil, false
 			}
 		} else if _, ok := r.Values[c]; !ok {
@@ -793,7 +763,7 @@ func (s rowShape) row(vals []any) Row {
 	for i, c := range s.columns {
 		r.Columns[c] = vals[i]
 		if s.label[i] {
-			r.Labels[c] = labelValue(vals[i])
+			r.Labels[c] = LabelValue(vals[i])
 		} else {
 			r.Values[c] = vals[i]
 		}

@@ -1,13 +1,10 @@
 package exclude
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/tracehound/tracehound/alert"
 	"github.com/tracehound/tracehound/sqlguard"
@@ -140,7 +137,7 @@ func (t touched) firedOnly(firings []alert.Firing) (_ touched, ok bool) {
 	for i, vals := range t.values {
 		byText[i] = make(map[string]any, len(vals))
 		for _, v := range vals {
-			byText[i][labelText(v)] = v
+			byText[i][alert.LabelValue(v)] = v
 		}
 	}
 	out := touched{keys: t.keys, values: make([][]any, len(t.values))}
@@ -174,17 +171,4 @@ func (t touched) firedOnly(firings []alert.Firing) (_ touched, ok bool) {
 	}
 	out.groups = len(groups)
 	return out, true
-}
-
-// labelText is a key value's text as an instance's label holds it.
-func labelText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	}
-	return fmt.Sprint(v)
 }
