@@ -883,25 +883,14 @@ func slidingPartSize(ctx context.Context, q store.Querier, r *Rule, steps []time
 	if aq, ok := q.(argsQuerier); ok {
 		inner, args = aq.q, aq.args
 	}
-	where := "true"
-	if len(w.Where) > 0 {
-		where = "(" + strings.Join(w.Where, ") AND (") + ")"
-	}
-	lo, hi := steps[0].Add(-w.Window), steps[len(steps)-1]
-	var b strings.Builder
+	samples := sampleTimes(steps[0].Add(-w.Window), steps[len(steps)-1], partSamples, partSample)
+	query := fmt.Sprintf("SELECT max(k) FROM (SELECT count_if(%s) AS k FROM (%s) AS traces GROUP BY %s)",
+		whereSQL(w), samplesOf(w.From, samples, partSample), sampleColumn)
 	var all []any
-	b.WriteString("SELECT max(k) FROM (")
-	for i := range partSamples {
-		if i > 0 {
-			b.WriteString(" UNION ALL ")
-		}
-		at := lo.Add(max(hi.Sub(lo)-partSample, 0) * time.Duration(i) / (partSamples - 1))
-		fmt.Fprintf(&b, "SELECT count_if(%s) AS k FROM (SELECT * FROM %s WHERE timestamp > %s AND timestamp <= %s) AS traces",
-			where, w.From, timeLiteral(at), timeLiteral(at.Add(partSample)))
+	for range samples {
 		all = append(all, args...)
 	}
-	b.WriteString(")")
-	res, err := inner.Query(ctx, b.String(), store.QueryOptions{Timeout: time.Minute}, all...)
+	res, err := inner.Query(ctx, query, store.QueryOptions{Timeout: time.Minute}, all...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, 1, ctx.Err()
@@ -969,25 +958,10 @@ func keptColumns(ctx context.Context, q store.Querier, query string, w *sqlguard
 	if len(w.Where) == 0 && w.From == tracesTable || len(steps) == 0 {
 		return nil, nil
 	}
-	lo, hi := steps[0].Add(-w.Window), steps[len(steps)-1]
-	samples := []time.Time{lo, lo.Add(hi.Sub(lo) / 2), hi.Add(-10 * time.Minute)}
-	sample := func(from string) string {
-		var b strings.Builder
-		for i, at := range samples {
-			if i > 0 {
-				b.WriteString(" UNION ALL ")
-			}
-			fmt.Fprintf(&b, "SELECT * FROM %s WHERE timestamp > %s AND timestamp <= %s", from, timeLiteral(at), timeLiteral(at.Add(10*time.Minute)))
-		}
-		return b.String()
-	}
-	where := "true"
-	if len(w.Where) > 0 {
-		where = "(" + strings.Join(w.Where, ") AND (") + ")"
-	}
+	samples := sampleTimes(steps[0].Add(-w.Window), steps[len(steps)-1], 3, 10*time.Minute)
 	var b strings.Builder
 	fmt.Fprintf(&b, "SELECT (SELECT count() FROM (%s)) AS n, (SELECT count_if(%s) FROM (%s) AS traces) AS kept",
-		sample(tracesTable), where, sample(w.From))
+		samplesOf(tracesTable, samples, 10*time.Minute), whereSQL(w), samplesOf(w.From, samples, 10*time.Minute))
 	var all []any
 	for range samples {
 		all = append(all, args...)
@@ -1017,6 +991,45 @@ func keptColumns(ctx context.Context, q store.Querier, query string, w *sqlguard
 		keep = append(keep, "timestamp")
 	}
 	return keep, nil
+}
+
+// sampleColumn numbers the stretch of a sample (samplesOf) a row is in.
+const sampleColumn = "__th_sample"
+
+// sampleTimes returns the starts of n stretches of length spread evenly
+// from lo, the first, to hi, where the last ends.
+func sampleTimes(lo, hi time.Time, n int, length time.Duration) []time.Time {
+	out := make([]time.Time, n)
+	for i := range out {
+		out[i] = lo
+		if n > 1 {
+			out[i] = lo.Add(max(hi.Sub(lo)-length, 0) * time.Duration(i) / time.Duration(n-1))
+		}
+	}
+	return out
+}
+
+// samplesOf returns a query of the rows of from in the stretches of
+// length from each of starts, each row numbered by its stretch in
+// sampleColumn. Its arguments are from's, once per stretch.
+func samplesOf(from string, starts []time.Time, length time.Duration) string {
+	var b strings.Builder
+	for i, at := range starts {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT *, %d AS %s FROM %s WHERE timestamp > %s AND timestamp <= %s", i, sampleColumn, from, timeLiteral(at), timeLiteral(at.Add(length)))
+	}
+	return b.String()
+}
+
+// whereSQL is w's conditions but the window's bounds, as one; "true"
+// for none.
+func whereSQL(w *sqlguard.Windowed) string {
+	if len(w.Where) == 0 {
+		return "true"
+	}
+	return "(" + strings.Join(w.Where, ") AND (") + ")"
 }
 
 // tracesTable is the table rules read.

@@ -233,6 +233,33 @@ func TestSlidingInPartsMatchesStepByStep(t *testing.T) {
 	}
 }
 
+// A replay of a distinct count starts in parts when samples say its rows
+// would pass partRows; one of counts only does not sample.
+func TestSlidingPartsFromSamples(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	defer func(n float64) { partRows = n }(partRows)
+	partRows = 1
+	from, to := t0.Add(20*time.Minute), t0.Add(4*time.Hour+10*time.Minute)
+	for _, tc := range []struct {
+		sql     string
+		queries func(int) bool
+		want    string
+	}{
+		// 231 steps in parts of an hour's 60: a sample, then 4 parts of
+		// two queries each.
+		{slidingRules[2], func(n int) bool { return n >= 9 }, "a sample and 4 parts"},
+		{slidingRules[5], func(n int) bool { return n <= 3 }, "one replay"},
+	} {
+		q := &memoryBound{Querier: traces, max: 1000}
+		r := Rule{ID: "parts", Name: "parts", Interval: time.Minute, Severity: "low", SQL: tc.sql, For: time.Minute}
+		res := slidesLikeSteps(t, r.ID, q, r, BacktestOptions{From: from, To: to, Step: time.Minute, Method: "sliding"})
+		if q.failed != 0 || !tc.queries(res.Queries) {
+			t.Errorf("%.40s…: %d queries, %d out of memory; want %s", tc.sql, res.Queries, q.failed, tc.want)
+		}
+	}
+}
+
 // slidesLikeSteps replays r step by step and with opts (whose Method is
 // "sliding", or empty for the fastest), checks that the second replay
 // slid and fired as the first did, and returns it.
