@@ -384,11 +384,9 @@ func DryRun(ctx context.Context, opts DryRunOptions) (*DryRunResult, error) {
 	}
 	if scanned {
 		for i, r := range rules {
-			if rs := scan.rules[r.ID]; effects[i].Error == "" && rs.windowed && rs.touched.groups > 0 && onlyShrinks(&r) {
-				if fired, known := rs.touched.firedOnly(befores[i].Firings); known {
-					rs.touched = fired
-					scan.rules[r.ID] = rs
-				}
+			if rs := scan.rules[r.ID]; effects[i].Error == "" && rs.windowed {
+				rs.touched = changeable(&r, rs.touched, befores[i].Firings)
+				scan.rules[r.ID] = rs
 			}
 		}
 	}
@@ -614,6 +612,9 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 		if t, ok, err = touchedGroups(ctx, q, &r, base, cand, bo.From, bo.To); err != nil {
 			return alert.BacktestResult{}, 0, err
 		}
+		if ok {
+			t = changeable(&r, t, full.Firings)
+		}
 		// A candidate that removes none of the rows a rule of another
 		// shape reads leaves it as it is (touchedGroups tells for the
 		// single-window shape, in the same scan).
@@ -623,14 +624,6 @@ func replayWithCandidate(ctx context.Context, q store.Querier, r alert.Rule, bo 
 			} else if same {
 				return full, 0, nil
 			}
-		}
-	}
-	if ok && t.groups > 0 && onlyShrinks(&r) {
-		// Of the touched groups, only those that fired can change
-		// (monotone.go).
-		if fired, known := t.firedOnly(full.Firings); known {
-			t = fired
-			prunedReplays.Add(1)
 		}
 	}
 	if ok && t.groups == 0 {

@@ -19,8 +19,8 @@ import (
 // with the candidate either: a dry run replays only the touched groups
 // that fired.
 
-// prunedReplays counts the group-wise replays that kept only the touched
-// groups that fired (tests check it).
+// prunedReplays counts the touched groups narrowed to those that fired
+// (tests check it).
 var prunedReplays atomic.Int64
 
 // growingAggs are the aggregates whose value never falls when rows are
@@ -123,6 +123,21 @@ func cutWord(s string) (word, rest string, ok bool) {
 		end++
 	}
 	return s[:end], s[end:], end > 0
+}
+
+// changeable returns those of t, r's touched groups, whose firings the
+// candidate can change given firings, the baseline's: the ones that fired
+// when r can only lose rows (onlyShrinks), else all of them.
+func changeable(r *alert.Rule, t touched, firings []alert.Firing) touched {
+	if t.groups == 0 || !onlyShrinks(r) {
+		return t
+	}
+	fired, known := t.firedOnly(firings)
+	if !known {
+		return t
+	}
+	prunedReplays.Add(1)
+	return fired
 }
 
 // firedOnly returns the touched groups among those of firings, the
