@@ -160,15 +160,6 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 			if !ok {
 				return
 			}
-			// The rows are about to be kept in place of those
-			// they were read from: they no longer point at them.
-			for _, rs := range rows {
-				for _, r := range rs {
-					if r.memo != nil {
-						r.memo.from = nil
-					}
-				}
-			}
 			e.first, e.step, e.perStep, e.method, e.mark = steps[0], opts.Step, cost/time.Duration(len(steps)), method, mark
 			e.results = map[string]*BacktestResult{rk: &b}
 			c.put(key, e)
