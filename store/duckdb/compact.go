@@ -27,8 +27,20 @@ import (
 
 // compactOrder is the order a compacted period's spans are stored in:
 // service and route group an endpoint's requests; the client address
-// then groups a caller's; time orders each caller's requests.
-const compactOrder = "service_name, http_route, peer_ip, timestamp"
+// then groups a caller's; time orders each caller's requests. The spans
+// inside a request (no route, no client address: keyless) are copied as
+// they are, in time order, before the others: sorting them would cost
+// most of the rewrite and skip nothing more.
+const (
+	compactOrder = "service_name, http_route, peer_ip, timestamp"
+	keyless      = "http_route = '' AND peer_ip = ''"
+)
+
+// compactChunkRows bounds the rows one statement of a rewrite sorts. A
+// busy day's spans are wide: sorted at once they exceed DuckDB's default
+// memory limit, so a period's rows are sorted in ranges of compactOrder,
+// one after the other, which stores them in the same order.
+var compactChunkRows int64 = 1_000_000
 
 const hourUS = int64(time.Hour / time.Microsecond)
 
@@ -198,11 +210,33 @@ func (s *Store) compactPeriod(ctx context.Context, p period) (int64, error) {
 	if err := tx.QueryRowContext(ctx, "SELECT max(rowid) FROM spans").Scan(&last); err != nil {
 		return 0, fmt.Errorf("compact %s: %w", from.Format(time.RFC3339), err)
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO spans SELECT * FROM spans WHERE timestamp >= ? AND timestamp < ? ORDER BY "+compactOrder, from, to)
+	period := "timestamp >= ? AND timestamp < ?"
+	res, err := tx.ExecContext(ctx, "INSERT INTO spans SELECT * FROM spans WHERE "+period+" AND "+keyless, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("compact %s: copy: %w", from.Format(time.RFC3339), err)
 	}
 	copied, _ := res.RowsAffected()
+	bounds, err := compactBounds(ctx, tx, from, to)
+	if err != nil {
+		return 0, fmt.Errorf("compact %s: %w", from.Format(time.RFC3339), err)
+	}
+	for i := range len(bounds) + 1 {
+		where, args := period+" AND NOT ("+keyless+")", []any{from, to}
+		if i > 0 {
+			w, a := bounds[i-1].after()
+			where, args = where+" AND "+w, append(args, a...)
+		}
+		if i < len(bounds) {
+			w, a := bounds[i].after()
+			where, args = where+" AND NOT "+w, append(args, a...)
+		}
+		res, err := tx.ExecContext(ctx, "INSERT INTO spans SELECT * FROM spans WHERE "+where+" ORDER BY "+compactOrder, args...)
+		if err != nil {
+			return 0, fmt.Errorf("compact %s: copy: %w", from.Format(time.RFC3339), err)
+		}
+		n, _ := res.RowsAffected()
+		copied += n
+	}
 	res, err = tx.ExecContext(ctx, "DELETE FROM spans WHERE timestamp >= ? AND timestamp < ? AND rowid <= ?", from, to, last.Int64)
 	if err != nil {
 		return 0, fmt.Errorf("compact %s: delete: %w", from.Format(time.RFC3339), err)
@@ -220,6 +254,63 @@ func (s *Store) compactPeriod(ctx context.Context, p period) (int64, error) {
 		return 0, fmt.Errorf("compact %s: commit: %w", from.Format(time.RFC3339), err)
 	}
 	return copied, nil
+}
+
+// orderKey is a row's place in compactOrder.
+type orderKey struct {
+	service, route, peer string
+	at                   time.Time
+}
+
+// after is the condition that a row comes after k in compactOrder.
+func (k orderKey) after() (string, []any) {
+	return "(service_name > ? OR (service_name = ? AND (http_route > ? OR (http_route = ? AND (peer_ip > ? OR (peer_ip = ? AND timestamp > ?))))))",
+		[]any{k.service, k.service, k.route, k.route, k.peer, k.peer, k.at}
+}
+
+// compactBounds splits the keyed rows of [from, to) into ranges of
+// compactOrder of about compactChunkRows rows each, taking the bounds
+// from an ordered sample of the rows; it returns no bound when they fit
+// one sort.
+func compactBounds(ctx context.Context, tx *sql.Tx, from, to time.Time) ([]orderKey, error) {
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM spans WHERE timestamp >= ? AND timestamp < ? AND NOT ("+keyless+")", from, to).Scan(&n); err != nil {
+		return nil, fmt.Errorf("count spans: %w", err)
+	}
+	chunks := (n + compactChunkRows - 1) / compactChunkRows
+	if chunks <= 1 {
+		return nil, nil
+	}
+	const perChunk = 64 // sampled rows per chunk
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT service_name, http_route, peer_ip, timestamp FROM (
+		SELECT service_name, http_route, peer_ip, timestamp FROM spans WHERE timestamp >= ? AND timestamp < ? AND NOT (%s)
+	) USING SAMPLE reservoir(%d ROWS) REPEATABLE (1) ORDER BY %s`, keyless, chunks*perChunk, compactOrder), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("sample spans: %w", err)
+	}
+	defer rows.Close()
+	var sample []orderKey
+	for rows.Next() {
+		var k orderKey
+		if err := rows.Scan(&k.service, &k.route, &k.peer, &k.at); err != nil {
+			return nil, fmt.Errorf("sample spans: %w", err)
+		}
+		sample = append(sample, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sample spans: %w", err)
+	}
+	if len(sample) == 0 {
+		return nil, nil
+	}
+	var bounds []orderKey
+	for c := int64(1); c < chunks; c++ {
+		b := sample[c*int64(len(sample))/chunks]
+		if len(bounds) == 0 || b != bounds[len(bounds)-1] {
+			bounds = append(bounds, b)
+		}
+	}
+	return bounds, nil
 }
 
 // checkpointBusy reports whether a checkpoint failed only because another
