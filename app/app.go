@@ -75,6 +75,7 @@ type App struct {
 
 	// ingestAuth: OTLP exports must carry an ingest token.
 	ingestAuth       bool
+	serving          bool // New was given Serve: a long-running server
 	firstRunPassword string
 	apiMap           mapState
 
@@ -164,6 +165,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		so.MCP = a.agent.Handler(nil)
 	}
 	a.api = api.NewServer(so)
+	a.serving = opts.Serve
 	if opts.Serve {
 		if err := a.listen(); err != nil {
 			return nil, err

@@ -421,7 +421,11 @@ func (a *App) BacktestRule(ctx context.Context, req api.BacktestRequest) (*api.B
 		return nil, err
 	}
 	opts.Rewrite = exclude.RuleRewriter(excl.predicateFor(rule.ID, opts.To))
-	opts.Cache = a.replayCache(ctx)
+	// A server keeps the replayed rows for the next backtest or dry run;
+	// a one-off command would only pay for encoding them.
+	if a.serving {
+		opts.Cache = a.replayCache(ctx)
+	}
 	res, err := alert.Backtest(ctx, a.store, rule, opts)
 	if err != nil {
 		return nil, err
