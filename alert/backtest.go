@@ -296,11 +296,16 @@ const (
 // rows (nil when none). A rule of the single-window shape (see
 // sliding.go) is replayed in one sliding scan; others go to replayBatched.
 func replay(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, opts BacktestOptions, fn func(time.Time, []Row) error) (method string, queries int, reason string, err error) {
-	method, queries, reason, err = replaySliding(ctx, q, r, steps, opts, fn)
+	method, queries, reason, done, err := replaySliding(ctx, q, r, steps, opts, fn)
 	if method != "" || err != nil {
 		return method, queries, reason, err
 	}
-	batched, more, batchReason, err := replayBatched(ctx, q, r, steps, opts, fn)
+	// The steps the sliding replay passed on before it gave up are done.
+	if opts.Progress != nil && done > 0 {
+		progress := opts.Progress
+		opts.Progress = func(d, n int) { progress(done+d, done+n) }
+	}
+	batched, more, batchReason, err := replayBatched(ctx, q, r, steps[done:], opts, fn)
 	queries += more
 	if batchReason != "" {
 		reason = strings.TrimPrefix(reason+"; "+batchReason, "; ")
@@ -313,19 +318,20 @@ func replay(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, op
 }
 
 // replaySliding replays r with sliding panes when its shape allows; it
-// returns an empty method, and why in reason, when it did not.
-func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, opts BacktestOptions, fn func(time.Time, []Row) error) (method string, queries int, reason string, err error) {
+// returns an empty method, and why in reason, when it did not, with the
+// steps it passed to fn before it gave up.
+func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, opts BacktestOptions, fn func(time.Time, []Row) error) (method string, queries int, reason string, done int, err error) {
 	if opts.BatchSteps == 1 || opts.Method == methodBatched || len(steps) < 2 && opts.Method != methodSliding {
-		return "", 0, "", nil
+		return "", 0, "", 0, nil
 	}
 	var semi *semiSliding
 	if _, err := sqlguard.ParseWindowed(r.SQL); err != nil {
 		var serr error
 		if semi, serr = planSemiSliding(q, r); serr != nil {
 			if opts.Method == methodSliding {
-				return "", 0, "", fmt.Errorf("%w: %v", errNotSliding, err)
+				return "", 0, "", 0, fmt.Errorf("%w: %v", errNotSliding, err)
 			}
-			return "", 0, "", nil
+			return "", 0, "", 0, nil
 		}
 		q, r = semi.q, &semi.rule
 	}
@@ -336,7 +342,25 @@ func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.T
 	if opts.Progress != nil {
 		opts.Progress(0, len(steps))
 	}
-	rows, queries, err := evalSliding(ctx, q, r, steps, opts.Step, timeout)
+	// The state machine takes each part's rows as it is replayed, unless
+	// the subqueries are still to be applied to all of them.
+	var emit func([][]Row) error
+	var fnErr error
+	if semi == nil {
+		emit = func(part [][]Row) error {
+			for _, rows := range part {
+				if fnErr = fn(steps[done], rows); fnErr != nil {
+					return fnErr
+				}
+				done++
+			}
+			if opts.Progress != nil {
+				opts.Progress(done, len(steps))
+			}
+			return nil
+		}
+	}
+	rows, queries, err := evalSliding(ctx, q, r, steps, opts.Step, timeout, emit)
 	if err == nil && semi != nil {
 		var more int
 		more, err = semi.filter(ctx, steps, rows, timeout)
@@ -344,28 +368,33 @@ func replaySliding(ctx context.Context, q store.Querier, r *Rule, steps []time.T
 	}
 	switch {
 	case err == nil:
+	case fnErr != nil:
+		return methodSliding, queries, "", done, fnErr
 	case opts.Method == methodSliding:
-		return "", queries, "", err
+		return "", queries, "", done, err
 	case errors.Is(err, errNotSliding):
-		return "", queries, "", nil
+		return "", queries, "", done, nil
 	case semi != nil && errors.Is(err, errRowLimit):
 		// The rule without its subqueries matched too many groups at a
 		// step; the batched replay applies them in the query.
-		return "", queries, "sliding: " + err.Error(), nil
+		return "", queries, "sliding: " + err.Error(), done, nil
 	case ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrQuery) || isOutOfMemory(err)):
-		return "", queries, "sliding: " + err.Error(), nil
+		return "", queries, "sliding: " + err.Error(), done, nil
 	default:
-		return "", queries, "", err
+		return "", queries, "", done, err
 	}
-	for i, ts := range steps {
-		if err := fn(ts, rows[i]); err != nil {
-			return methodSliding, queries, "", err
+	if semi != nil {
+		for i, ts := range steps {
+			if err := fn(ts, rows[i]); err != nil {
+				return methodSliding, queries, "", i, err
+			}
 		}
+		done = len(steps)
 	}
 	if opts.Progress != nil {
 		opts.Progress(len(steps), len(steps))
 	}
-	return methodSliding, queries, "", nil
+	return methodSliding, queries, "", done, nil
 }
 
 // replayBatched evaluates r at every step, in order, calling fn with each

@@ -41,6 +41,10 @@ type Row struct {
 type rowMemo struct {
 	labels map[string]string
 	fp     string
+	// group, when set, is shared by the rows of one instance (one
+	// identity) that a sliding replay returned at its change points:
+	// their labels and fingerprint are worked out once.
+	group *groupMemo
 	// from and idx, for a row rebuilt from a step cache entry, are the
 	// entry and the row's index in it.
 	from *stepEntry
@@ -101,22 +105,68 @@ func LabelValue(v any) string {
 	return fmt.Sprint(v)
 }
 
+// groupMemo is what the rows of one identity share: their Labels, and
+// the instance's labels and fingerprint once the state machine has
+// worked them out.
+type groupMemo struct {
+	labels     map[string]string
+	instLabels map[string]string
+	fp         string
+}
+
 // rowsFromResult turns a query result into rows.
 func rowsFromResult(r *Rule, res *store.Result) ([]Row, error) {
+	return convertRows(r, res, false)
+}
+
+// convertRows turns a query result into rows. With groups, the rows of
+// one identity share their Labels (which nothing changes) and a
+// groupMemo, each row with its own memo.
+func convertRows(r *Rule, res *store.Result, groups bool) ([]Row, error) {
 	ident, err := identityColumns(r, res)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]Row, 0, len(res.Rows))
+	var byIdent map[string]*groupMemo
+	var key []byte
+	if groups {
+		byIdent = map[string]*groupMemo{}
+	}
 	for _, vals := range res.Rows {
-		row := Row{Labels: map[string]string{}, Values: map[string]any{}, Columns: make(map[string]any, len(vals))}
+		row := Row{Values: map[string]any{}, Columns: make(map[string]any, len(vals))}
+		var g *groupMemo
+		if groups {
+			key = key[:0]
+			for i, v := range vals {
+				if ident[i] {
+					key = append(append(key, LabelValue(v)...), 0)
+				}
+			}
+			if g = byIdent[string(key)]; g != nil {
+				row.Labels = g.labels
+			}
+		}
+		if row.Labels == nil {
+			row.Labels = map[string]string{}
+			for i, c := range res.Columns {
+				if ident[i] {
+					row.Labels[c] = LabelValue(vals[i])
+				}
+			}
+			if groups {
+				g = &groupMemo{labels: row.Labels}
+				byIdent[string(key)] = g
+			}
+		}
 		for i, c := range res.Columns {
 			row.Columns[c] = vals[i]
-			if ident[i] {
-				row.Labels[c] = LabelValue(vals[i])
-			} else {
+			if !ident[i] {
 				row.Values[c] = vals[i]
 			}
+		}
+		if g != nil {
+			row.memo = &rowMemo{group: g}
 		}
 		rows = append(rows, row)
 	}
@@ -289,13 +339,20 @@ func (m *machine) step(ts time.Time, rows []Row) ([]Alert, error) {
 	for _, row := range rows {
 		var labels map[string]string
 		var fp string
-		if row.memo != nil && row.memo.fp != "" {
-			labels, fp = row.memo.labels, row.memo.fp
-		} else {
+		switch memo := row.memo; {
+		case memo != nil && memo.fp != "":
+			labels, fp = memo.labels, memo.fp
+		case memo != nil && memo.group != nil && memo.group.fp != "":
+			labels, fp = memo.group.instLabels, memo.group.fp
+			memo.labels, memo.fp = labels, fp
+		default:
 			labels = m.labelsFor(row)
 			fp = fingerprint(r.ID, labels)
-			if row.memo != nil {
-				row.memo.labels, row.memo.fp = labels, fp
+			if memo != nil {
+				memo.labels, memo.fp = labels, fp
+				if memo.group != nil {
+					memo.group.instLabels, memo.group.fp = labels, fp
+				}
 			}
 		}
 		if matched[fp] {

@@ -790,7 +790,20 @@ func TracesColumns(ctx context.Context, q store.Querier) (map[string]bool, error
 // Running out of memory costs the time the query ran, so the parts of a
 // rule that counts distinct values start no larger than samples of the
 // rows it keeps say fits partRows rows.
-func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, step, timeout time.Duration) ([][]Row, int, error) {
+//
+// With emit, each part's rows are passed to it, in order, as the part
+// is replayed, and none are returned: a week of one-minute steps of a
+// busy rule holds millions of rows, which its consumer (the state
+// machine) need not hold at once.
+func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Time, step, timeout time.Duration, emit func(part [][]Row) error) ([][]Row, int, error) {
+	var out [][]Row
+	if emit == nil {
+		out = make([][]Row, 0, len(steps))
+		emit = func(part [][]Row) error {
+			out = append(out, part...)
+			return nil
+		}
+	}
 	smallest := max(1, len(steps)/maxSlidingParts)
 	size, queries, err := slidingPartSize(ctx, q, r, steps, step)
 	if err != nil {
@@ -800,14 +813,16 @@ func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Tim
 	if size >= len(steps) {
 		rows, more, err := evalSlidingOnce(ctx, q, r, steps, step, timeout)
 		queries += more
-		if err == nil || !isOutOfMemory(err) || ctx.Err() != nil {
-			return rows, queries, err
+		if err == nil {
+			return out, queries, emit(rows)
+		}
+		if !isOutOfMemory(err) || ctx.Err() != nil {
+			return nil, queries, err
 		}
 		if size = len(steps) / 4; size < smallest {
 			return nil, queries, err
 		}
 	}
-	out := make([][]Row, 0, len(steps))
 	for i := 0; i < len(steps); {
 		n := min(size, len(steps)-i)
 		rows, more, err := evalSlidingOnce(ctx, q, r, steps[i:i+n], step, timeout)
@@ -819,7 +834,9 @@ func evalSliding(ctx context.Context, q store.Querier, r *Rule, steps []time.Tim
 			}
 			return nil, queries, err
 		}
-		out = append(out, rows...)
+		if err := emit(rows); err != nil {
+			return nil, queries, err
+		}
 		i += n
 	}
 	return out, queries, nil
@@ -1053,7 +1070,8 @@ func runSliding(ctx context.Context, inner store.Querier, plan *slidingPlan, r *
 		return nil, fmt.Errorf("%w: sliding query returned columns %v", store.ErrQuery, res.Columns)
 	}
 	// Each change point's row is converted once and shared by its steps,
-	// with a memo for the state machine's labels and fingerprint.
+	// with a memo for the state machine's labels and fingerprint, which
+	// the change points of one identity share.
 	in := &store.Result{Columns: res.Columns[2:], Rows: make([][]any, len(res.Rows))}
 	if len(res.Types) > 2 {
 		in.Types = res.Types[2:]
@@ -1061,7 +1079,7 @@ func runSliding(ctx context.Context, inner store.Querier, plan *slidingPlan, r *
 	for j, row := range res.Rows {
 		in.Rows[j] = row[2:]
 	}
-	converted, err := rowsFromResult(r, in)
+	converted, err := convertRows(r, in, true)
 	if err != nil {
 		return nil, err
 	}
@@ -1079,7 +1097,6 @@ func runSliding(ctx context.Context, inner store.Querier, plan *slidingPlan, r *
 			}
 		}
 		cp := converted[j]
-		cp.memo = &rowMemo{}
 		for pn := max(from, plan.first); pn < to && pn <= last; pn++ {
 			i := pn - plan.first
 			out[i] = append(out[i], cp)

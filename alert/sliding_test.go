@@ -260,6 +260,66 @@ func TestSlidingPartsFromSamples(t *testing.T) {
 	}
 }
 
+// failsAfter fails, as a query error, the sliding replay's queries after
+// the first ok.
+type failsAfter struct {
+	store.Querier
+	ok int
+}
+
+func (f *failsAfter) Query(ctx context.Context, q string, opts store.QueryOptions, args ...any) (*store.Result, error) {
+	if paneRange.MatchString(q) {
+		if f.ok == 0 {
+			return nil, fmt.Errorf("%w: Binder Error: injected", store.ErrQuery)
+		}
+		f.ok--
+	}
+	return f.Querier.Query(ctx, q, opts, args...)
+}
+
+// TestSlidingGivesUpMidway checks a sliding replay whose third part
+// fails: the state machine has taken the first two parts' steps, and the
+// batched replay goes on from the third's first step, firing as step by
+// step does.
+func TestSlidingGivesUpMidway(t *testing.T) {
+	traces := openTraces(t)
+	mixedTraffic(t, traces)
+	defer func(n float64) { partRows = n }(partRows)
+	partRows = 1
+	ctx := context.Background()
+	from, to := t0.Add(20*time.Minute), t0.Add(4*time.Hour+10*time.Minute)
+	r := Rule{ID: "midway", Name: "midway", Interval: time.Minute, Severity: "low", SQL: slidingRules[2], For: time.Minute}
+	opts := BacktestOptions{From: from, To: to, Step: time.Minute, Method: "per-step"}
+	single, err := Backtest(ctx, traces, r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []int
+	opts.Method = ""
+	opts.Progress = func(done, total int) {
+		if total != single.Evaluations || len(seen) > 0 && done < seen[len(seen)-1] {
+			t.Errorf("progress %d of %d after %v; want it rising, of %d", done, total, seen, single.Evaluations)
+		}
+		seen = append(seen, done)
+	}
+	res, err := Backtest(ctx, &failsAfter{Querier: traces, ok: 2}, r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Method == "sliding" || !strings.Contains(res.FallbackReason, "injected") || res.Evaluations != single.Evaluations {
+		t.Errorf("method %s (%q), %d evaluations; want a fallback after the injected error, %d evaluations", res.Method, res.FallbackReason, res.Evaluations, single.Evaluations)
+	}
+	if len(single.Firings) < 2 {
+		t.Errorf("%d firings step by step; the comparison must compare something", len(single.Firings))
+	}
+	if a, b := firingsText(single.Firings), firingsText(res.Firings); a != b || single.Notifications != res.Notifications {
+		t.Errorf("step by step (%d notifications):\n%s\nsliding, then batched (%d notifications):\n%s", single.Notifications, a, res.Notifications, b)
+	}
+	if !slices.Contains(seen, 120) {
+		t.Errorf("progress %v; want the two parts' 120 steps reported", seen)
+	}
+}
+
 // slidesLikeSteps replays r step by step and with opts (whose Method is
 // "sliding", or empty for the fastest), checks that the second replay
 // slid and fired as the first did, and returns it.
