@@ -257,8 +257,10 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		fmt.Fprintf(&b, ", sum(%s) AS %s", d.delta, d.delta)
 	}
 	b.WriteString(" FROM __th_u GROUP BY ALL\n),\n")
-	// The window's values at each change point.
-	fmt.Fprintf(&b, "__th_w AS (\n  SELECT %s, __th_pane, sum(__thn) OVER w AS __th_rows", keyList)
+	// The window's values at each change point, and the last pane with
+	// rows up to it: a running max costs less than a count over the
+	// window's frame, and says as well whether the window holds rows.
+	fmt.Fprintf(&b, "__th_w AS (\n  SELECT %s, __th_pane, max(CASE WHEN __thn > 0 THEN __th_pane END) OVER (PARTITION BY %s ORDER BY __th_pane ROWS UNBOUNDED PRECEDING) AS __th_last", keyList, keyList)
 	for _, a := range p.aggs {
 		fmt.Fprintf(&b, ",\n    %s AS %s", a.window, a.name)
 	}
@@ -277,8 +279,7 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 			fmt.Fprintf(&b, ", %s AS %s", p.replaced(c.Expr), quoteIdent(c.Alias))
 		}
 	}
-	b.WriteString(" FROM __th_s\n  WHERE __th_rows > 0 AND __th_pane BETWEEN ")
-	fmt.Fprintf(&b, "%d AND %d\n),\n", first, last)
+	fmt.Fprintf(&b, " FROM __th_s\n  WHERE __th_last > __th_pane - %d AND __th_pane BETWEEN %d AND %d\n),\n", n, first, last)
 	rows := "__th_r"
 	if w.UsesNow {
 		// The rule's values change at every step: one row per step,
