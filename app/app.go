@@ -75,7 +75,8 @@ type App struct {
 
 	// ingestAuth: OTLP exports must carry an ingest token.
 	ingestAuth       bool
-	serving          bool // New was given Serve: a long-running server
+	serving          bool          // New was given Serve: a long-running server
+	waited           waitedReplays // dry runs and backtests the warm pass gives way to
 	firstRunPassword string
 	apiMap           mapState
 

@@ -298,6 +298,7 @@ func (a *App) checkCompiles(ctx context.Context, e exclude.Exclusion) error {
 // triaged as true positives in the window, when there are any. It refuses
 // e when it would suppress one, unless force comes with a reason.
 func (a *App) truePositiveCheck(ctx context.Context, e exclude.Exclusion, force bool, forceReason, since string, until time.Time) (*exclude.DryRunResult, error) {
+	defer a.waited.start()()
 	if force && strings.TrimSpace(forceReason) == "" {
 		return nil, fmt.Errorf("%w: force needs a force_reason saying why the true positives may be suppressed", api.ErrBadRequest)
 	}
@@ -444,6 +445,7 @@ func (a *App) window(since string, until time.Time) (time.Time, time.Time, error
 
 // DryRunExclusion implements api.ExclusionsBackend.
 func (a *App) DryRunExclusion(ctx context.Context, req api.DryRunRequest) (*exclude.DryRunResult, error) {
+	defer a.waited.start()()
 	var e exclude.Exclusion
 	switch {
 	case req.Exclusion != nil:
@@ -606,6 +608,7 @@ func (a *App) knownTruePositives(ctx context.Context, from, to time.Time) ([]exc
 
 // ExclusionSuggestions implements api.ExclusionsBackend.
 func (a *App) ExclusionSuggestions(ctx context.Context, q api.SuggestionQuery) (*api.SuggestionList, error) {
+	defer a.waited.start()()
 	from, to, err := a.window(q.Since, q.Until)
 	if err != nil {
 		return nil, err

@@ -359,6 +359,7 @@ const defaultBacktestWindow = 7 * 24 * time.Hour
 
 // BacktestRule implements api.RulesBackend.
 func (a *App) BacktestRule(ctx context.Context, req api.BacktestRequest) (*api.BacktestAnswer, error) {
+	defer a.waited.start()()
 	var rule alert.Rule
 	switch {
 	case req.Body != "":

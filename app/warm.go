@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracehound/tracehound/exclude"
@@ -17,7 +18,33 @@ import (
 var (
 	warmDelay    = 2 * time.Minute
 	warmInterval = 5 * time.Minute
+	warmRecheck  = 200 * time.Millisecond
 )
+
+// waitedReplays counts the dry runs and backtests someone is waiting
+// for: the warm pass pauses between rules while any runs, instead of
+// sharing the cores and the store's memory with them (which made a dry
+// run several times slower).
+type waitedReplays struct{ n atomic.Int32 }
+
+// start marks a dry run or backtest someone waits for until the returned
+// func is called.
+func (w *waitedReplays) start() func() {
+	w.n.Add(1)
+	return func() { w.n.Add(-1) }
+}
+
+// pause waits while a dry run or backtest someone waits for runs.
+func (w *waitedReplays) pause(ctx context.Context) error {
+	for w.n.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(warmRecheck):
+		}
+	}
+	return nil
+}
 
 // warmReplays keeps the rules' baseline replays in the replay cache until
 // ctx ends.
@@ -39,6 +66,7 @@ func (a *App) warmReplays(ctx context.Context) {
 		if err == nil {
 			var opts exclude.DryRunOptions
 			if opts, err = a.dryRunOptions(ctx, from, to); err == nil {
+				opts.Pause = a.waited.pause
 				var steps, cached int
 				steps, cached, err = exclude.WarmBaselines(ctx, opts)
 				a.log.Log(ctx, level, "rule replays warmed for dry runs", "steps", steps, "from_cache", cached, "elapsed", time.Since(start).Round(time.Millisecond))

@@ -2,6 +2,7 @@ package exclude
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -342,5 +343,19 @@ func TestWarmBaselines(t *testing.T) {
 	}
 	if steps, cached, err = WarmBaselines(ctx, opts); err != nil || cached != steps {
 		t.Errorf("WarmBaselines() again = %d steps, %d cached, %v; want all cached", steps, cached, err)
+	}
+
+	// Pause runs before each rule; its error stops the warming there.
+	stop := errors.New("a dry run is waiting")
+	pauses := 0
+	opts.Pause = func(context.Context) error {
+		if pauses++; pauses == 2 {
+			return stop
+		}
+		return nil
+	}
+	opts.To = opts.To.Add(30 * time.Minute)
+	if steps, _, err = WarmBaselines(ctx, opts); !errors.Is(err, stop) || pauses != 2 || steps != 55 {
+		t.Errorf("WarmBaselines() with a pause that stops at the second rule = %d steps, %v after %d pauses; want the first rule's 55 steps, the pause's error", steps, err, pauses)
 	}
 }

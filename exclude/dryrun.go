@@ -93,6 +93,11 @@ type DryRunOptions struct {
 	Steps *alert.StepCache
 	// TopKeys is how many excluded keys of each kind are listed; default 10.
 	TopKeys int
+	// Pause, when set, is called by WarmBaselines before each rule's
+	// replay; it may wait (while a dry run someone waits for runs: the
+	// two would share the cores and the store's memory) and returns an
+	// error to stop the warming.
+	Pause func(context.Context) error
 	// Step, when set, replaces the rules' intervals as the replay step.
 	Step time.Duration
 }
@@ -564,6 +569,11 @@ func WarmBaselines(ctx context.Context, opts DryRunOptions) (steps, cached int, 
 	for _, r := range opts.Rules {
 		if r.Source != alert.SourceSQL && r.Source != "" {
 			continue
+		}
+		if opts.Pause != nil {
+			if err := opts.Pause(ctx); err != nil {
+				return steps, cached, err
+			}
 		}
 		base := baseline(r.ID)
 		bo := alert.BacktestOptions{From: opts.From, To: opts.To, Step: opts.Step, Cache: opts.Steps, Rewrite: rewriterFor(base)}
