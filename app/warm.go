@@ -23,8 +23,7 @@ var (
 
 // waitedReplays counts the dry runs and backtests someone is waiting
 // for: the warm pass pauses between rules while any runs, instead of
-// sharing the cores and the store's memory with them (which made a dry
-// run several times slower).
+// sharing the cores and the store's memory with them.
 type waitedReplays struct{ n atomic.Int32 }
 
 // start marks a dry run or backtest someone waits for until the returned

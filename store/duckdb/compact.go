@@ -34,6 +34,7 @@ import (
 const (
 	compactOrder = "service_name, http_route, peer_ip, timestamp"
 	keyless      = "http_route = '' AND peer_ip = ''"
+	inPeriod     = "timestamp >= ? AND timestamp < ?" // from, to
 )
 
 // compactChunkRows bounds the rows one statement of a rewrite sorts. A
@@ -210,8 +211,7 @@ func (s *Store) compactPeriod(ctx context.Context, p period) (int64, error) {
 	if err := tx.QueryRowContext(ctx, "SELECT max(rowid) FROM spans").Scan(&last); err != nil {
 		return 0, fmt.Errorf("compact %s: %w", from.Format(time.RFC3339), err)
 	}
-	period := "timestamp >= ? AND timestamp < ?"
-	res, err := tx.ExecContext(ctx, "INSERT INTO spans SELECT * FROM spans WHERE "+period+" AND "+keyless, from, to)
+	res, err := tx.ExecContext(ctx, "INSERT INTO spans SELECT * FROM spans WHERE "+inPeriod+" AND "+keyless, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("compact %s: copy: %w", from.Format(time.RFC3339), err)
 	}
@@ -221,7 +221,7 @@ func (s *Store) compactPeriod(ctx context.Context, p period) (int64, error) {
 		return 0, fmt.Errorf("compact %s: %w", from.Format(time.RFC3339), err)
 	}
 	for i := range len(bounds) + 1 {
-		where, args := period+" AND NOT ("+keyless+")", []any{from, to}
+		where, args := inPeriod+" AND NOT ("+keyless+")", []any{from, to}
 		if i > 0 {
 			w, a := bounds[i-1].after()
 			where, args = where+" AND "+w, append(args, a...)
@@ -237,7 +237,7 @@ func (s *Store) compactPeriod(ctx context.Context, p period) (int64, error) {
 		n, _ := res.RowsAffected()
 		copied += n
 	}
-	res, err = tx.ExecContext(ctx, "DELETE FROM spans WHERE timestamp >= ? AND timestamp < ? AND rowid <= ?", from, to, last.Int64)
+	res, err = tx.ExecContext(ctx, "DELETE FROM spans WHERE "+inPeriod+" AND rowid <= ?", from, to, last.Int64)
 	if err != nil {
 		return 0, fmt.Errorf("compact %s: delete: %w", from.Format(time.RFC3339), err)
 	}
@@ -268,13 +268,18 @@ func (k orderKey) after() (string, []any) {
 		[]any{k.service, k.service, k.route, k.route, k.peer, k.peer, k.at}
 }
 
+// same reports whether k and o are the same place in compactOrder.
+func (k orderKey) same(o orderKey) bool {
+	return k.service == o.service && k.route == o.route && k.peer == o.peer && k.at.Equal(o.at)
+}
+
 // compactBounds splits the keyed rows of [from, to) into ranges of
 // compactOrder of about compactChunkRows rows each, taking the bounds
 // from an ordered sample of the rows; it returns no bound when they fit
 // one sort.
 func compactBounds(ctx context.Context, tx *sql.Tx, from, to time.Time) ([]orderKey, error) {
 	var n int64
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM spans WHERE timestamp >= ? AND timestamp < ? AND NOT ("+keyless+")", from, to).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM spans WHERE "+inPeriod+" AND NOT ("+keyless+")", from, to).Scan(&n); err != nil {
 		return nil, fmt.Errorf("count spans: %w", err)
 	}
 	chunks := (n + compactChunkRows - 1) / compactChunkRows
@@ -283,8 +288,8 @@ func compactBounds(ctx context.Context, tx *sql.Tx, from, to time.Time) ([]order
 	}
 	const perChunk = 64 // sampled rows per chunk
 	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT service_name, http_route, peer_ip, timestamp FROM (
-		SELECT service_name, http_route, peer_ip, timestamp FROM spans WHERE timestamp >= ? AND timestamp < ? AND NOT (%s)
-	) USING SAMPLE reservoir(%d ROWS) REPEATABLE (1) ORDER BY %s`, keyless, chunks*perChunk, compactOrder), from, to)
+		SELECT service_name, http_route, peer_ip, timestamp FROM spans WHERE %s AND NOT (%s)
+	) USING SAMPLE reservoir(%d ROWS) REPEATABLE (1) ORDER BY %s`, inPeriod, keyless, chunks*perChunk, compactOrder), from, to)
 	if err != nil {
 		return nil, fmt.Errorf("sample spans: %w", err)
 	}
@@ -306,7 +311,7 @@ func compactBounds(ctx context.Context, tx *sql.Tx, from, to time.Time) ([]order
 	var bounds []orderKey
 	for c := int64(1); c < chunks; c++ {
 		b := sample[c*int64(len(sample))/chunks]
-		if len(bounds) == 0 || b != bounds[len(bounds)-1] {
+		if len(bounds) == 0 || !b.same(bounds[len(bounds)-1]) {
 			bounds = append(bounds, b)
 		}
 	}
