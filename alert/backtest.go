@@ -165,7 +165,7 @@ func Backtest(ctx context.Context, q store.Querier, rule Rule, opts BacktestOpti
 	}
 	step := func(ts time.Time, rows []Row) error {
 		if opts.KeepValues != nil {
-			rows = slices.DeleteFunc(slices.Clone(rows), func(r Row) bool { return !keepRow(opts.KeepValues, r.Columns) })
+			rows = slices.DeleteFunc(slices.Clone(rows), func(r Row) bool { return !keepRow(opts.KeepValues, r.cols()) })
 		}
 		alerts, err := m.step(ts, rows)
 		if err != nil {

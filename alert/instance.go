@@ -46,9 +46,50 @@ type rowMemo struct {
 	// their labels and fingerprint are worked out once.
 	group *groupMemo
 	// from and idx, for a row rebuilt from a step cache entry, are the
-	// entry and the row's index in it.
-	from *stepEntry
-	idx  int32
+	// entry and the row's index in it. Such a row's Columns and Values
+	// are built on first use, into columns and values: most rows of a
+	// replay only tell the state machine that their instance matched.
+	from            *stepEntry
+	idx             int32
+	columns, values map[string]any
+}
+
+// build fills the maps of a row read from a step cache entry.
+func (m *rowMemo) build() {
+	if m.columns != nil {
+		return
+	}
+	vals := m.from.vals.row(int(m.idx))
+	s := m.from.shape
+	m.columns, m.values = make(map[string]any, len(vals)), make(map[string]any, len(vals))
+	for i, c := range s.columns {
+		m.columns[c] = vals[i]
+		if !s.label[i] {
+			m.values[c] = vals[i]
+		}
+	}
+}
+
+// lazy reports whether r was read from a step cache entry and has its
+// Columns and Values built on first use.
+func (r Row) lazy() bool { return r.Columns == nil && r.memo != nil && r.memo.from != nil }
+
+// cols returns r's Columns, building those of a lazy row.
+func (r Row) cols() map[string]any {
+	if r.lazy() {
+		r.memo.build()
+		return r.memo.columns
+	}
+	return r.Columns
+}
+
+// vals returns r's Values, building those of a lazy row.
+func (r Row) vals() map[string]any {
+	if r.lazy() {
+		r.memo.build()
+		return r.memo.values
+	}
+	return r.Values
 }
 
 // identityColumns says which columns identify an instance: group_by when
@@ -292,6 +333,18 @@ type instance struct {
 	// pending, in a machine reporting changes only, is what the
 	// annotations are to be expanded from when they are next needed.
 	pending *pendingAnnotations
+	// valuesFrom, when the last matching row was a lazy one, is where
+	// Values are built from when they are needed.
+	valuesFrom *rowMemo
+}
+
+// values returns in's Values, building those of a lazy row.
+func (in *instance) values() map[string]any {
+	if in.valuesFrom != nil {
+		in.valuesFrom.build()
+		in.Values, in.valuesFrom = in.valuesFrom.values, nil
+	}
+	return in.Values
 }
 
 // pendingAnnotations is a row whose annotations are not expanded yet.
@@ -364,7 +417,10 @@ func (m *machine) step(ts time.Time, rows []Row) ([]Alert, error) {
 			in = &instance{Fingerprint: fp, State: StatePending, ActiveAt: ts}
 			m.instances[fp] = in
 		}
-		in.Labels, in.Values, in.LastMatchAt = labels, row.Values, ts
+		in.Labels, in.Values, in.valuesFrom, in.LastMatchAt = labels, row.Values, nil, ts
+		if row.lazy() {
+			in.valuesFrom = row.memo
+		}
 		// A backtest step holding the same row as the step before has
 		// the same annotations, unless they show the evaluation time.
 		if row.memo == nil || in.memo != row.memo || r.annotationsUseTime {
@@ -428,11 +484,12 @@ func (m *machine) step(ts time.Time, rows []Row) ([]Alert, error) {
 
 // annotate expands the rule's annotations over a row evaluated at ts.
 func (m *machine) annotate(row Row, labels map[string]string, ts time.Time) map[string]string {
-	data := make(map[string]any, len(row.Columns)+3)
-	for k, v := range row.Columns {
+	columns := row.cols()
+	data := make(map[string]any, len(columns)+3)
+	for k, v := range columns {
 		data[k] = v
 	}
-	data["Labels"], data["Values"], data["EvalTime"] = labels, row.Values, ts
+	data["Labels"], data["Values"], data["EvalTime"] = labels, row.vals(), ts
 	return m.rule.expand(data)
 }
 
@@ -454,7 +511,7 @@ func (m *machine) sortedFingerprints() []string {
 func (m *machine) alert(in *instance, ts time.Time) Alert {
 	a := Alert{
 		Fingerprint: in.Fingerprint, RuleID: m.rule.ID, RuleName: m.rule.Name, Severity: m.rule.Severity,
-		Mode: m.rule.Mode, State: in.State, Labels: in.Labels, Annotations: in.Annotations, Values: in.Values,
+		Mode: m.rule.Mode, State: in.State, Labels: in.Labels, Annotations: in.Annotations, Values: in.values(),
 		ActiveAt: in.ActiveAt, StartsAt: in.FiredAt, EvaluatedAt: ts,
 	}
 	if in.State == StateResolved {

@@ -115,7 +115,7 @@ func (s *semiSliding) filter(ctx context.Context, steps []time.Time, rows [][]Ro
 				set := keys[ts.UnixNano()]
 				kept := rows[i][:0]
 				for _, row := range rows[i] {
-					if set.passes(row.Columns[j.column], j.Not) {
+					if set.passes(row.cols()[j.column], j.Not) {
 						kept = append(kept, row)
 					}
 				}

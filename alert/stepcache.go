@@ -271,19 +271,34 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 	c.tick++
 	e.used = c.tick
 	// Each distinct row is rebuilt once and shared by its steps, with a
-	// memo of its labels for the state machine, as a sliding replay's.
+	// memo of its labels for the state machine, as a sliding replay's;
+	// the rows of one instance share their Labels. Columns and Values
+	// are built only for the rows the state machine reports (lazy).
 	// With keep, only the rows it keeps are rebuilt.
 	built := make([]Row, e.vals.n)
 	state := make([]int8, e.vals.n) // 0 unseen, 1 built, -1 not kept
+	groups := map[string]*groupMemo{}
+	var gkey []byte
 	for i := lo; i < hi; i++ {
 		idx := e.steps[offset+i]
 		rows := make([]Row, 0, len(idx))
 		for _, k := range idx {
 			if state[k] == 0 {
 				state[k] = -1
-				if vals := e.vals.row(int(k)); keep == nil || e.shape.keeps(keep, vals) {
-					built[k], state[k] = e.shape.row(vals), 1
-					built[k].memo.from, built[k].memo.idx = e, k
+				if keep == nil || e.shape.keeps(keep, e.vals.row(int(k))) {
+					gkey = gkey[:0]
+					for c, isLabel := range e.shape.label {
+						if isLabel {
+							gkey = append(append(gkey, LabelValue(e.vals.value(c, int(k)))...), 0)
+						}
+					}
+					g := groups[string(gkey)]
+					if g == nil {
+						g = &groupMemo{labels: e.labels(int(k))}
+						groups[string(gkey)] = g
+					}
+					built[k] = Row{Labels: g.labels, memo: &rowMemo{group: g, from: e, idx: k}}
+					state[k] = 1
 				}
 			}
 			if state[k] == 1 {
@@ -293,6 +308,17 @@ func (c *StepCache) lookup(key string, steps []time.Time, step time.Duration, ou
 		out[i] = rows
 	}
 	return lo, hi, e.perStep, e.method
+}
+
+// labels returns the identity labels of e's row k.
+func (e *stepEntry) labels(k int) map[string]string {
+	labels := map[string]string{}
+	for c, isLabel := range e.shape.label {
+		if isLabel {
+			labels[e.shape.columns[c]] = LabelValue(e.vals.value(c, k))
+		}
+	}
+	return labels
 }
 
 // put keeps e under key, dropping the least recently used entries past
@@ -693,26 +719,32 @@ func growZero[T any](s []T) []T {
 func (t *table) row(k int) []any {
 	vals := make([]any, len(t.cols))
 	for i := range t.cols {
-		c := &t.cols[i]
-		switch {
-		case c.anys != nil:
-			vals[i] = c.anys[k]
-		case c.null != nil && c.null[k]:
-		case c.ints != nil:
-			vals[i] = c.ints[k]
-		case c.flts != nil:
-			vals[i] = c.flts[k]
-		default:
-			vals[i] = c.strs[k]
-		}
+		vals[i] = t.value(i, k)
 	}
 	return vals
+}
+
+// value returns column i's value in row k.
+func (t *table) value(i, k int) any {
+	c := &t.cols[i]
+	switch {
+	case c.anys != nil:
+		return c.anys[k]
+	case c.null != nil && c.null[k]:
+		return nil
+	case c.ints != nil:
+		return c.ints[k]
+	case c.flts != nil:
+		return c.flts[k]
+	default:
+		return c.strs[k]
+	}
 }
 
 // shapeOf returns r's columns, in name order, and which are labels.
 func shapeOf(r Row) rowShape {
 	var s rowShape
-	for c := range r.Columns {
+	for c := range r.cols() {
 		s.columns = append(s.columns, c)
 	}
 	slices.Sort(s.columns)
@@ -726,12 +758,13 @@ func shapeOf(r Row) rowShape {
 // values returns r's values in s's order; ok is false when row would not
 // rebuild r.
 func (s rowShape) values(r Row) ([]any, bool) {
-	if len(r.Columns) != len(s.columns) || len(r.Labels)+len(r.Values) != len(s.columns) {
+	columns, values := r.cols(), r.vals()
+	if len(columns) != len(s.columns) || len(r.Labels)+len(values) != len(s.columns) {
 		return nil, false
 	}
 	vals := make([]any, len(s.columns))
 	for i, c := range s.columns {
-		v, ok := r.Columns[c]
+		v, ok := columns[c]
 		if !ok {
 			return nil, false
 		}
@@ -739,27 +772,12 @@ func (s rowShape) values(r Row) ([]any, bool) {
 			if l, ok := r.Labels[c]; !ok || l != LabelValue(v) {
 				return nil, false
 			}
-		} else if _, ok := r.Values[c]; !ok {
+		} else if _, ok := values[c]; !ok {
 			return nil, false
 		}
 		vals[i] = v
 	}
 	return vals, true
-}
-
-// row rebuilds a row from its values, as rowsFromResult builds it, with
-// a memo of its own.
-func (s rowShape) row(vals []any) Row {
-	r := Row{Labels: map[string]string{}, Values: map[string]any{}, Columns: make(map[string]any, len(vals)), memo: &rowMemo{}}
-	for i, c := range s.columns {
-		r.Columns[c] = vals[i]
-		if s.label[i] {
-			r.Labels[c] = LabelValue(vals[i])
-		} else {
-			r.Values[c] = vals[i]
-		}
-	}
-	return r
 }
 
 // keeps reports whether the row of vals has, for each column of keep, a

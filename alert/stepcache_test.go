@@ -364,3 +364,17 @@ func TestEncodeStepsOntoEntry(t *testing.T) {
 		t.Errorf("one base row of three used: %d rows kept, want 2", e.vals.n)
 	}
 }
+
+// row rebuilds a row from its values, as rowsFromResult builds it.
+func (s rowShape) row(vals []any) Row {
+	r := Row{Labels: map[string]string{}, Values: map[string]any{}, Columns: make(map[string]any, len(vals)), memo: &rowMemo{}}
+	for i, c := range s.columns {
+		r.Columns[c] = vals[i]
+		if s.label[i] {
+			r.Labels[c] = LabelValue(vals[i])
+		} else {
+			r.Values[c] = vals[i]
+		}
+	}
+	return r
+}
