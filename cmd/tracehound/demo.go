@@ -68,7 +68,7 @@ in a few minutes. The campaign keeps its figures at every scale.`,
 				}
 			}
 			ctx := cmd.Context()
-			tuneGC()
+			tuneGC(c)
 			a, err := app.New(ctx, app.Options{Config: c, Logger: newLogger(c, g.stderr), Serve: true})
 			if err != nil {
 				if strings.Contains(err.Error(), "address already in use") {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/app"
+	"github.com/tracehound/tracehound/config"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -36,7 +37,7 @@ Point an OpenTelemetry SDK at it with
 			if cmd.Flags().Changed("otlp-grpc") {
 				c.OTLPGRPC = otlpGRPC
 			}
-			tuneGC()
+			tuneGC(c)
 			log := newLogger(c, g.stderr)
 			a, err := app.New(cmd.Context(), app.Options{Config: c, Logger: log, Serve: true})
 			if err != nil {
@@ -75,12 +76,15 @@ func printFirstRun(g *globals, a *app.App) {
 // tuneGC trades memory for CPU in the long-running commands: ingest
 // allocates heavily and briefly, so collecting at 3x the live heap instead
 // of 2x saves CPU, while a soft limit keeps the heap from growing past what
-// a small server has. GOGC and GOMEMLIMIT, when set, win.
-func tuneGC() {
+// a small server has, plus the rule replay cache, which is live heap by
+// design: a limit that did not leave room for it would have the collector
+// run back to back while a dry run reads it. GOGC and GOMEMLIMIT, when
+// set, win.
+func tuneGC(c config.Config) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(512 << 20)
+		debug.SetMemoryLimit(512<<20 + int64(max(c.Rules.ReplayCacheMB, 0))<<20)
 	}
 }
