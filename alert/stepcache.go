@@ -30,10 +30,11 @@ type StepCache struct {
 	changes  store.ChangeTracker
 	maxBytes int64
 
-	mu      sync.Mutex
-	entries map[string]*stepEntry
-	bytes   int64
-	tick    uint64
+	mu       sync.Mutex
+	entries  map[string]*stepEntry
+	bytes    int64
+	tick     uint64
+	onResize func(bytes int64)
 }
 
 // stepEntry is the rows of consecutive steps of one rule, compact: each
@@ -65,6 +66,21 @@ type rowShape struct {
 // a store that changes tells about, holding about maxBytes of rows.
 func NewStepCache(changes store.ChangeTracker, maxBytes int64) *StepCache {
 	return &StepCache{changes: changes, maxBytes: maxBytes, entries: map[string]*stepEntry{}}
+}
+
+// OnResize has fn called with the cache's size, in bytes, each time it
+// changes; fn runs with the cache locked and must not use it.
+func (c *StepCache) OnResize(fn func(bytes int64)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onResize = fn
+	c.resized()
+}
+
+func (c *StepCache) resized() {
+	if c.onResize != nil {
+		c.onResize(c.bytes)
+	}
 }
 
 // stepKey identifies the evaluations of rule, replayed as replayed with
@@ -206,6 +222,7 @@ func (c *StepCache) keepResult(e *stepEntry, rk string, b BacktestResult) {
 	c.bytes += resultBytes(&b)
 	e.bytes += resultBytes(&b)
 	c.evict(e)
+	c.resized()
 }
 
 // resultsBytes estimates the memory of an entry's backtests.
@@ -347,6 +364,7 @@ func (c *StepCache) put(key string, e *stepEntry) {
 	c.entries[key] = e
 	c.bytes += e.bytes
 	c.evict(e)
+	c.resized()
 }
 
 // evict drops the least recently used entries but keep while the cache
@@ -453,6 +471,7 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 func (c *StepCache) drop(key string, e *stepEntry) {
 	delete(c.entries, key)
 	c.bytes -= e.bytes
+	c.resized()
 }
 
 // encodeSteps returns the compact form of steps' rows; ok is false when

@@ -133,10 +133,16 @@ func TestStepCacheEvicts(t *testing.T) {
 		t.Fatal("nothing was cached")
 	}
 	cache := NewStepCache(traces, one*2+one/2) // room for two replays
+	var reported []int64
+	cache.OnResize(func(n int64) { reported = append(reported, n) })
 	run := func(r Rule) int {
 		res, err := Backtest(ctx, traces, r, BacktestOptions{From: from, To: to, Cache: cache})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// OnResize heard of every change.
+		if len(reported) == 0 || reported[len(reported)-1] != cache.bytes {
+			t.Fatalf("OnResize reported %v; the cache holds %d bytes", reported, cache.bytes)
 		}
 		return res.CachedSteps
 	}

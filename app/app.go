@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -48,6 +49,12 @@ type Options struct {
 	// Serve binds the API and OTLP listeners in New; without it the App
 	// only opens the data directory (the CLI's local mode).
 	Serve bool
+	// GCLimit, when set, is the soft limit the Go heap runs under
+	// (debug.SetMemoryLimit); the App raises it by what the rule replay
+	// cache holds, which is live heap by design: a limit that left it no
+	// room would have the collector run back to back while a dry run
+	// reads the cache.
+	GCLimit int64
 }
 
 // App is one tracehound instance.
@@ -134,6 +141,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.store = scopedStore{spans}
 	if ct, ok := spans.(store.ChangeTracker); ok && cfg.Rules.ReplayCacheMB > 0 {
 		a.replays = alert.NewStepCache(ct, int64(cfg.Rules.ReplayCacheMB)<<20)
+		if limit := opts.GCLimit; limit > 0 {
+			a.replays.OnResize(func(bytes int64) { debug.SetMemoryLimit(limit + bytes) })
+		}
 	}
 	if err := a.openServices(); err != nil {
 		return nil, err

@@ -68,8 +68,8 @@ in a few minutes. The campaign keeps its figures at every scale.`,
 				}
 			}
 			ctx := cmd.Context()
-			tuneGC(c)
-			a, err := app.New(ctx, app.Options{Config: c, Logger: newLogger(c, g.stderr), Serve: true})
+			gcLimit := tuneGC()
+			a, err := app.New(ctx, app.Options{Config: c, Logger: newLogger(c, g.stderr), Serve: true, GCLimit: gcLimit})
 			if err != nil {
 				if strings.Contains(err.Error(), "address already in use") {
 					return fmt.Errorf("%w\nAnother tracehound (or another program) uses the port; stop it, or choose ports with TRACEHOUND_LISTEN / TRACEHOUND_OTLP_HTTP / TRACEHOUND_OTLP_GRPC", err)

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/app"
-	"github.com/tracehound/tracehound/config"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -37,9 +36,9 @@ Point an OpenTelemetry SDK at it with
 			if cmd.Flags().Changed("otlp-grpc") {
 				c.OTLPGRPC = otlpGRPC
 			}
-			tuneGC(c)
+			gcLimit := tuneGC()
 			log := newLogger(c, g.stderr)
-			a, err := app.New(cmd.Context(), app.Options{Config: c, Logger: log, Serve: true})
+			a, err := app.New(cmd.Context(), app.Options{Config: c, Logger: log, Serve: true, GCLimit: gcLimit})
 			if err != nil {
 				return err
 			}
@@ -76,15 +75,17 @@ func printFirstRun(g *globals, a *app.App) {
 // tuneGC trades memory for CPU in the long-running commands: ingest
 // allocates heavily and briefly, so collecting at 3x the live heap instead
 // of 2x saves CPU, while a soft limit keeps the heap from growing past what
-// a small server has, plus the rule replay cache, which is live heap by
-// design: a limit that did not leave room for it would have the collector
-// run back to back while a dry run reads it. GOGC and GOMEMLIMIT, when
-// set, win.
-func tuneGC(c config.Config) {
+// a small server has. It returns that limit, which the server raises by
+// what its rule replay cache holds (app.Options.GCLimit); 0 when
+// GOMEMLIMIT is set. GOGC and GOMEMLIMIT, when set, win.
+func tuneGC() int64 {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(512<<20 + int64(max(c.Rules.ReplayCacheMB, 0))<<20)
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return 0
 	}
+	const limit = 512 << 20
+	debug.SetMemoryLimit(limit)
+	return limit
 }
