@@ -51,6 +51,7 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./span/ ./store/duckdb/ ./app/
 	$(GO) test -run '^$$' -bench 'Template|Classify' -benchmem ./apimap/
 	$(GO) test -run '^$$' -bench BuildInventory -benchtime 3x ./apimap/
+	$(GO) test -run '^$$' -bench FiftyRules -benchtime 5x ./alert/
 
 # Timings at full scale: a week of a 12 M/day stream (84 M synthetic spans,
 # built once into LARGE_STORE, about 11 minutes, then compacted as the

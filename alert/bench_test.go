@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,6 +107,52 @@ func BenchmarkRuleEvaluation(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkFiftyRules evaluates 50 rules, the SQL rules of the built-in
+// pack and the case study over and over, each at a 1-minute interval: one
+// iteration is one minute of the scheduler's work. core% is the process's
+// CPU time (DuckDB's threads included) per minute of wall time the
+// scheduler would have, as a share of one core.
+func BenchmarkFiftyRules(b *testing.B) {
+	q, _, newest := benchStore(b)
+	base := benchRules(b)
+	rules := make([]Rule, 50)
+	machines := make([]*machine, len(rules))
+	for i := range rules {
+		rules[i] = base[i%len(base)]
+		rules[i].ID = fmt.Sprintf("%s_%d", rules[i].ID, i)
+		rules[i].Interval = time.Minute
+		machines[i] = newMachine(&rules[i])
+	}
+	at := newest.Add(-6 * time.Hour)
+	minutes := 0
+	cpu := processCPU(b)
+	for b.Loop() {
+		ts := at.Add(time.Duration(minutes) * time.Minute)
+		for i := range rules {
+			rows, err := evalSQL(context.Background(), q, &rules[i], ts, time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := machines[i].step(ts, rows); err != nil {
+				b.Fatal(err)
+			}
+		}
+		minutes++
+	}
+	used := processCPU(b) - cpu
+	b.ReportMetric(100*used.Seconds()/(float64(minutes)*60), "core%")
+}
+
+// processCPU is the CPU time the process has used, in user and system
+// mode, on all its threads.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkBacktest7Days replays the case study's narrow rule, the
