@@ -128,8 +128,17 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		from, where = "__th_src AS traces", "true"
 	}
 	// Buckets are at least an hour long: a window still lies within two
-	// of them, and the count scan groups fewer rows.
-	bucket := n * max(1, int64((time.Hour+w.Window-1)/w.Window))
+	// of them, and the count scan groups fewer rows. When every term
+	// bounds a frame shorter than the window (the last 15 minutes of a
+	// day), buckets as long as that frame (or an hour) tell the steps
+	// that can pass apart more sharply; the rows kept are then those of
+	// the reach buckets before each such step's that its window covers.
+	bucket, reach := n*max(1, int64((time.Hour+w.Window-1)/w.Window)), int64(1)
+	if f := frameOf(prune, n); f < n {
+		if b := max(f, int64((time.Hour+step-1)/step)); b < n {
+			bucket, reach = b, (n-1+b-1)/b
+		}
+	}
 	if len(prune) > 0 {
 		if from == w.From {
 			froms = 2
@@ -168,7 +177,11 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 			}
 			fmt.Fprintf(&b, "sum(c.__thm%d) >= %d", i, t.min)
 		}
-		b.WriteString("\n),\n__th_need AS (\n  SELECT hash(__th_kh, __th_bk) AS h FROM __th_c UNION SELECT hash(__th_kh, __th_bk - 1) FROM __th_c\n),\n")
+		if reach == 1 {
+			b.WriteString("\n),\n__th_need AS (\n  SELECT hash(__th_kh, __th_bk) AS h FROM __th_c UNION SELECT hash(__th_kh, __th_bk - 1) FROM __th_c\n),\n")
+		} else {
+			fmt.Fprintf(&b, "\n),\n__th_need AS (\n  SELECT DISTINCT hash(__th_kh, __th_bk - d) AS h FROM __th_c, range(0, %d) AS __th_r(d)\n),\n", reach+1)
+		}
 	}
 	// One row per group and pane with the partial aggregates. With one
 	// distinct count, rows are grouped by its value too, and the groups'
@@ -637,6 +650,10 @@ func (p *slidingBuilder) span(a *sqlguard.Aggregate) (from, to int64) {
 type pruneTerm struct {
 	measure string
 	min     int64
+	// frame is how many panes up to the step the bounded aggregate
+	// reads: the window's, or fewer for an aggregate of its latest
+	// minutes only.
+	frame int64
 	// distinct, when set, is the expression whose distinct values (of
 	// the rows matching measure) are counted: a window's distinct count
 	// is at most the sum of its two buckets'.
@@ -655,6 +672,15 @@ func (t pruneTerm) bucketAgg() string {
 		return fmt.Sprintf("coalesce(sum(CASE WHEN %s THEN greatest(%s, 0) END), 0)", t.measure, t.sum)
 	}
 	return fmt.Sprintf("count_if(%s)", t.measure)
+}
+
+// frameOf is the longest frame of terms, of at most n panes.
+func frameOf(terms []pruneTerm, n int64) int64 {
+	f := int64(0)
+	for _, t := range terms {
+		f = max(f, min(t.frame, n))
+	}
+	return f
 }
 
 // half is what one of two buckets must hold for them to reach t
@@ -708,6 +734,10 @@ func (p *slidingBuilder) pruneTerms() []pruneTerm {
 		if err != nil || v > 1e15 {
 			continue
 		}
+		frame := p.n
+		if agg.Newer != 0 && agg.Older == 0 {
+			frame = int64(agg.Newer / (p.w.Window / time.Duration(p.n)))
+		}
 		if agg.Name == "sum" || agg.Name == "sumif" {
 			// A sum of at least v (or more than v) is at least floor(v).
 			args := 1
@@ -718,7 +748,7 @@ func (p *slidingBuilder) pruneTerms() []pruneTerm {
 			if len(agg.Args) != args || need <= 1 {
 				continue
 			}
-			t := pruneTerm{measure: "(" + agg.Args[0] + ") > 0", sum: agg.Args[0], min: need}
+			t := pruneTerm{measure: "(" + agg.Args[0] + ") > 0", sum: agg.Args[0], min: need, frame: frame}
 			if agg.Name == "sumif" {
 				t.measure = "(" + agg.Args[1] + ") AND (" + agg.Args[0] + ") > 0"
 			}
@@ -753,7 +783,7 @@ func (p *slidingBuilder) pruneTerms() []pruneTerm {
 		default:
 			continue
 		}
-		out = append(out, pruneTerm{measure: measure, min: need, distinct: distinct})
+		out = append(out, pruneTerm{measure: measure, min: need, distinct: distinct, frame: frame})
 	}
 	return out
 }

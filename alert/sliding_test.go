@@ -424,6 +424,47 @@ func TestSlidingPlanPrunesOnThresholds(t *testing.T) {
 	}
 }
 
+// TestSlidingPrunesOnShortFrames replays a rule whose threshold bounds
+// its window's last 15 minutes, where the steps that can pass are told
+// apart by hour: a key's quiet requests hours before its burst still
+// count in the burst's baseline.
+func TestSlidingPrunesOnShortFrames(t *testing.T) {
+	traces := openTraces(t)
+	var spans []span.Span
+	add := func(ts time.Time, key string) {
+		id := fmt.Sprintf("%032x", len(spans)+1)
+		spans = append(spans, span.Span{Timestamp: ts, TraceID: id, SpanID: id[16:], ServiceName: "vault", SpanName: "GET /v1/items",
+			SpanKind: span.KindServer, HTTPMethod: "GET", HTTPTarget: "/v1/items", HTTPPath: "/v1/items", HTTPRoute: "/v1/items",
+			StatusCode: 200, PeerIP: "198.51.100.1", APIKeyID: key})
+	}
+	// Each key: a few quiet requests, then nothing for over two hours,
+	// then a burst.
+	for k, quiet := range []time.Duration{0, time.Hour} {
+		key := fmt.Sprintf("key-%d", k)
+		for i := range 30 {
+			add(t0.Add(quiet+time.Duration(i)*20*time.Second), key)
+		}
+		for i := range 60 {
+			add(t0.Add(quiet+150*time.Minute+time.Duration(i)*5*time.Second), key)
+		}
+	}
+	if err := traces.Write(context.Background(), spans); err != nil {
+		t.Fatal(err)
+	}
+	sql := strings.Replace(slidingRules[7], "INTERVAL 2 HOUR", "INTERVAL 3 HOUR", 1)
+	for _, step := range []time.Duration{time.Minute, 5 * time.Minute} {
+		r := Rule{ID: "r", Name: "sliding", Interval: step, Severity: "low", SQL: sql}
+		plan, err := planSliding(&r, stepTimes(t0, t0.Add(time.Hour), step), step, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan.sql, "range(0, 4)") {
+			t.Errorf("plan at %v steps does not keep the 3 hour-long buckets before a step's:\n%s", step, plan.sql)
+		}
+		slidesLikeSteps(t, fmt.Sprintf("%v", step), traces, r, BacktestOptions{From: t0.Add(20 * time.Minute), To: t0.Add(5 * time.Hour), Step: step, Method: "sliding"})
+	}
+}
+
 // TestSlidingCopyMatchesStepByStep replays the rules whose WHERE filters
 // from a materialized copy of the rows it keeps, as it does for rules
 // that keep few rows.
