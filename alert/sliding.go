@@ -270,15 +270,19 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		fmt.Fprintf(&b, ", sum(%s) AS %s", d.delta, d.delta)
 	}
 	b.WriteString(" FROM __th_u GROUP BY ALL\n),\n")
-	// The window's values at each change point, and the last pane with
-	// rows up to it: a running max costs less than a count over the
-	// window's frame, and says as well whether the window holds rows.
-	fmt.Fprintf(&b, "__th_w AS (\n  SELECT %s, __th_pane, max(CASE WHEN __thn > 0 THEN __th_pane END) OVER (PARTITION BY %s ORDER BY __th_pane ROWS UNBOUNDED PRECEDING) AS __th_last", keyList, keyList)
+	// The window's values at each change point, the next change point,
+	// and the last pane with rows up to it: a running max costs less
+	// than a count over the window's frame, and says as well whether the
+	// window holds rows. A HAVING term that needs rows in the window
+	// (one the replay prunes on) makes it needless.
+	fmt.Fprintf(&b, "__th_w AS (\n  SELECT %s, __th_pane, lead(__th_pane) OVER (PARTITION BY %s ORDER BY __th_pane) AS __th_next", keyList, keyList)
+	if len(prune) == 0 {
+		fmt.Fprintf(&b, ",\n    max(CASE WHEN __thn > 0 THEN __th_pane END) OVER (PARTITION BY %s ORDER BY __th_pane ROWS UNBOUNDED PRECEDING) AS __th_last", keyList)
+	}
 	for _, a := range p.aggs {
 		fmt.Fprintf(&b, ",\n    %s AS %s", a.window, a.name)
 	}
 	fmt.Fprintf(&b, "\n  FROM __th_g\n  WINDOW w AS (PARTITION BY %s ORDER BY __th_pane RANGE BETWEEN %d PRECEDING AND CURRENT ROW)\n),\n", keyList, n-1)
-	fmt.Fprintf(&b, "__th_s AS (\n  SELECT *, lead(__th_pane) OVER (PARTITION BY %s ORDER BY __th_pane) AS __th_next FROM __th_w\n),\n", keyList)
 	// The rule's columns over the window's values.
 	b.WriteString("__th_r AS (\n  SELECT *")
 	for _, k := range p.named {
@@ -292,7 +296,11 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 			fmt.Fprintf(&b, ", %s AS %s", p.replaced(c.Expr), quoteIdent(c.Alias))
 		}
 	}
-	fmt.Fprintf(&b, " FROM __th_s\n  WHERE __th_last > __th_pane - %d AND __th_pane BETWEEN %d AND %d\n),\n", n, first, last)
+	b.WriteString(" FROM __th_w\n  WHERE ")
+	if len(prune) == 0 {
+		fmt.Fprintf(&b, "__th_last > __th_pane - %d AND ", n)
+	}
+	fmt.Fprintf(&b, "__th_pane BETWEEN %d AND %d\n),\n", first, last)
 	rows := "__th_r"
 	if w.UsesNow {
 		// The rule's values change at every step: one row per step,
