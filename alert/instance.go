@@ -52,27 +52,38 @@ type rowMemo struct {
 	from            *stepEntry
 	idx             int32
 	columns, values map[string]any
+	// src, for a row of a sliding replay's result, is its values, of the
+	// result's columns srcColumns, srcIdent telling the identity ones:
+	// its Columns and Values are built on first use too.
+	src        []any
+	srcColumns []string
+	srcIdent   []bool
 }
 
-// build fills the maps of a row read from a step cache entry.
+// build fills the maps of a row read from a step cache entry or a
+// sliding replay's result.
 func (m *rowMemo) build() {
 	if m.columns != nil {
 		return
 	}
-	vals := m.from.vals.row(int(m.idx))
-	s := m.from.shape
+	vals, columns, ident := m.src, m.srcColumns, m.srcIdent
+	if m.from != nil {
+		vals, columns, ident = m.from.vals.row(int(m.idx)), m.from.shape.columns, m.from.shape.label
+	}
 	m.columns, m.values = make(map[string]any, len(vals)), make(map[string]any, len(vals))
-	for i, c := range s.columns {
+	for i, c := range columns {
 		m.columns[c] = vals[i]
-		if !s.label[i] {
+		if !ident[i] {
 			m.values[c] = vals[i]
 		}
 	}
 }
 
-// lazy reports whether r was read from a step cache entry and has its
-// Columns and Values built on first use.
-func (r Row) lazy() bool { return r.Columns == nil && r.memo != nil && r.memo.from != nil }
+// lazy reports whether r was read from a step cache entry or a sliding
+// replay's result and has its Columns and Values built on first use.
+func (r Row) lazy() bool {
+	return r.Columns == nil && r.memo != nil && (r.memo.from != nil || r.memo.src != nil)
+}
 
 // cols returns r's Columns, building those of a lazy row.
 func (r Row) cols() map[string]any {
@@ -162,7 +173,8 @@ func rowsFromResult(r *Rule, res *store.Result) ([]Row, error) {
 
 // convertRows turns a query result into rows. With groups, the rows of
 // one identity share their Labels (which nothing changes) and a
-// groupMemo, each row with its own memo.
+// groupMemo, each row with its own memo, and build their Columns and
+// Values on first use (lazy).
 func convertRows(r *Rule, res *store.Result, groups bool) ([]Row, error) {
 	ident, err := identityColumns(r, res)
 	if err != nil {
@@ -175,7 +187,10 @@ func convertRows(r *Rule, res *store.Result, groups bool) ([]Row, error) {
 		byIdent = map[string]*groupMemo{}
 	}
 	for _, vals := range res.Rows {
-		row := Row{Values: map[string]any{}, Columns: make(map[string]any, len(vals))}
+		var row Row
+		if !groups {
+			row = Row{Values: map[string]any{}, Columns: make(map[string]any, len(vals))}
+		}
 		var g *groupMemo
 		if groups {
 			key = key[:0]
@@ -200,14 +215,18 @@ func convertRows(r *Rule, res *store.Result, groups bool) ([]Row, error) {
 				byIdent[string(key)] = g
 			}
 		}
+		if g != nil {
+			// The rows of a sliding replay build their Columns and
+			// Values only when the state machine reports them.
+			row.memo = &rowMemo{group: g, src: vals, srcColumns: res.Columns, srcIdent: ident}
+			rows = append(rows, row)
+			continue
+		}
 		for i, c := range res.Columns {
 			row.Columns[c] = vals[i]
 			if !ident[i] {
 				row.Values[c] = vals[i]
 			}
-		}
-		if g != nil {
-			row.memo = &rowMemo{group: g}
 		}
 		rows = append(rows, row)
 	}
