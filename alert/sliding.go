@@ -180,7 +180,7 @@ func planSliding(r *Rule, steps []time.Time, step time.Duration, columns map[str
 		if reach == 1 {
 			b.WriteString("\n),\n__th_need AS (\n  SELECT hash(__th_kh, __th_bk) AS h FROM __th_c UNION SELECT hash(__th_kh, __th_bk - 1) FROM __th_c\n),\n")
 		} else {
-			fmt.Fprintf(&b, "\n),\n__th_need AS (\n  SELECT DISTINCT hash(__th_kh, __th_bk - d) AS h FROM __th_c, range(0, %d) AS __th_r(d)\n),\n", reach+1)
+			fmt.Fprintf(&b, "\n),\n__th_need AS (\n  SELECT DISTINCT hash(__th_kh, __th_bk - d) AS h FROM __th_c, range(0, %d) AS __th_back(d)\n),\n", reach+1)
 		}
 	}
 	// One row per group and pane with the partial aggregates. With one
