@@ -777,6 +777,22 @@ func shapeOf(r Row) rowShape {
 // values returns r's values in s's order; ok is false when row would not
 // rebuild r.
 func (s rowShape) values(r Row) ([]any, bool) {
+	if m := r.memo; r.lazy() && m.src != nil {
+		// A sliding replay's row: its values as they came, without
+		// building its maps.
+		if len(m.srcColumns) != len(s.columns) {
+			return nil, false
+		}
+		vals := make([]any, len(s.columns))
+		for i, c := range s.columns {
+			j := slices.Index(m.srcColumns, c)
+			if j < 0 || m.srcIdent[j] != s.label[i] {
+				return nil, false
+			}
+			vals[i] = m.src[j]
+		}
+		return vals, true
+	}
 	columns, values := r.cols(), r.vals()
 	if len(columns) != len(s.columns) || len(r.Labels)+len(values) != len(s.columns) {
 		return nil, false
