@@ -88,6 +88,9 @@ type Engine struct {
 	sem     chan struct{}
 	metrics *metrics
 	health  *machine
+	// reads keeps copies of what long-window rules read (readcache.go);
+	// nil when the querier cannot.
+	reads *readCache
 
 	mu      sync.Mutex
 	rules   map[string]Rule
@@ -132,7 +135,7 @@ func NewEngine(opts Options) (*Engine, error) {
 		}}
 	return &Engine{
 		opts: opts, log: log.With("component", "alert"), now: opts.Now,
-		sem: make(chan struct{}, opts.Concurrency), metrics: m, health: newMachine(healthRule),
+		sem: make(chan struct{}, opts.Concurrency), metrics: m, health: newMachine(healthRule), reads: newReadCache(opts.Querier),
 		rules: map[string]Rule{}, runners: map[string]*runner{}, update: make(chan struct{}, 1),
 	}, nil
 }
@@ -156,6 +159,11 @@ func (e *Engine) SetRules(rules []Rule) error {
 	e.mu.Lock()
 	e.rules = next
 	e.mu.Unlock()
+	ids := make(map[string]bool, len(next))
+	for id := range next {
+		ids[id] = true
+	}
+	e.reads.retain(ids)
 	select {
 	case e.update <- struct{}{}:
 	default:
@@ -166,6 +174,7 @@ func (e *Engine) SetRules(rules []Rule) error {
 // Run schedules the rules until ctx ends, then waits for evaluations in
 // flight to finish.
 func (e *Engine) Run(ctx context.Context) error {
+	defer e.reads.retain(nil)
 	defer e.stopAll(ctx)
 	e.reconcile(ctx)
 	for {
@@ -452,7 +461,12 @@ func (e *Engine) rows(ctx context.Context, r *Rule, ts time.Time) ([]Row, error)
 	if err != nil {
 		return nil, err
 	}
-	return evalSQL(ctx, q, rr, ts.Add(-e.opts.QueryOffset), timeout)
+	at := ts.Add(-e.opts.QueryOffset)
+	cached, err := e.reads.source(ctx, r, rr, at)
+	if err != nil {
+		e.log.Warn("copy the rows a rule reads; it reads the store", "rule", r.ID, "err", err)
+	}
+	return evalSQL(ctx, q, cached, at, timeout)
 }
 
 // deliver hands alerts to the sink and reports whether they reached it.

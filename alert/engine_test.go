@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -345,4 +346,61 @@ func gathered(t *testing.T, reg *prometheus.Registry, name, ruleID string) float
 	}
 	t.Fatalf("metric %s{rule_id=%q} not registered", name, ruleID)
 	return 0
+}
+
+// The engine evaluates a rule that looks back hours at a 1-minute
+// interval from a copy of the rows it reads, and drops the copy with the
+// rule.
+func TestEngineReadsLongWindowsFromCopies(t *testing.T) {
+	traces := openTraces(t)
+	requests(t, traces, t0.Add(-2*time.Hour), 50, time.Minute, "198.51.100.4", "/v1/admin/users")
+	requests(t, traces, t0.Add(3*time.Minute), 5, 30*time.Second, "203.0.113.7", "/v1/admin/users")
+	synctest.Test(t, func(t *testing.T) {
+		s := &sink{}
+		r := mustRule(t, `rules:
+  - id: admin_callers
+    interval: 1m
+    severity: high
+    sql: |
+      SELECT peer_ip, count() AS n FROM traces
+      WHERE span_kind = 'Server' AND http_path LIKE '/v1/admin/%'
+        AND timestamp > now() - INTERVAL 4 HOUR AND timestamp <= now()
+      GROUP BY peer_ip HAVING count() >= 3 AND countIf(timestamp <= now() - INTERVAL 1 HOUR) = 0
+`)
+		e, err := NewEngine(Options{Querier: traces, Sink: s, QueryOffset: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.SetRules([]Rule{r}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			e.Run(ctx)
+		}()
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		var fired []string
+		for _, a := range s.alerts("admin_callers") {
+			if a.State == StateFiring {
+				fired = append(fired, a.Labels["peer_ip"])
+			}
+		}
+		if len(fired) == 0 || slices.ContainsFunc(fired, func(ip string) bool { return ip != "203.0.113.7" }) {
+			t.Errorf("fired for %v, want the new caller 203.0.113.7 only", fired)
+		}
+		if held := e.reads.held(); held < 50 {
+			t.Errorf("the copy holds %d rows, want the admin requests of the last 4 hours", held)
+		}
+		if err := e.SetRules(nil); err != nil {
+			t.Fatal(err)
+		}
+		if e.reads.held() != 0 {
+			t.Errorf("%d rows still copied after the rule went", e.reads.held())
+		}
+		cancel()
+		<-done
+	})
 }
