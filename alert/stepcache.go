@@ -550,6 +550,15 @@ func encodeRows(steps [][]Row, base *stepEntry) (*stepEntry, bool) {
 			if !ok {
 				return nil, false
 			}
+			if r.memo != nil && r.memo.src != nil {
+				// A sliding replay's row holds from one change point of
+				// its group to the next: its memo is its identity.
+				k := int32(offset + len(distinct))
+				distinct = append(distinct, vals)
+				memos[r.memo] = k
+				idx[j] = k
+				continue
+			}
 			// Rows that are equal across steps (a batched replay's) are
 			// kept once.
 			key = key[:0]

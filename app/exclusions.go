@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -532,7 +533,7 @@ func (a *App) dryRunOptions(ctx context.Context, from, to time.Time) (exclude.Dr
 	}
 	opts := exclude.DryRunOptions{
 		Querier: a.store, Rules: rules, Active: active, From: from, To: to, Compile: a.compileOptions(),
-		IsMalicious: rate, Steps: a.replayCache(ctx),
+		IsMalicious: rate, Steps: a.replayCache(ctx), Concurrency: min(runtime.GOMAXPROCS(0), 2),
 	}
 	if !auth.FromContext(ctx).Scoped() { // a scoped caller's replays read fewer rows
 		opts.Baselines = a.baselines()
