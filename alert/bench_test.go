@@ -126,7 +126,7 @@ func BenchmarkFiftyRules(b *testing.B) {
 		machines[i] = newMachine(&rules[i])
 	}
 	at := newest.Add(-6 * time.Hour)
-	reads := newReadCache(q)
+	reads := newReadCache(q, nil)
 	defer reads.retain(nil)
 	minutes := 0
 	cpu := processCPU(b)

@@ -74,6 +74,11 @@ type Options struct {
 	MaxCatchUp int
 	// Concurrency caps the evaluations running at once; default 4.
 	Concurrency int
+	// Changes tells which span times the store's writes touched, when
+	// Querier wraps a store that can (default: Querier itself, if it
+	// can). With it and a Querier that keeps copies (store.Scratcher),
+	// rules that look back far read copies of their rows (readcache.go).
+	Changes store.ChangeTracker
 	// Rewrite, when set, gives the SQL each evaluation of a SQL rule runs
 	// with (exclusions filter the rows a rule reads); a failure fails the
 	// evaluation.
@@ -129,13 +134,21 @@ func NewEngine(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	reads := newReadCache(opts.Querier, opts.Changes)
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tracehound_rule_copied_rows", Help: "Rows the engine holds in copies of what long-window rules read.",
+		}, func() float64 { return float64(reads.held()) })); err != nil {
+			return nil, fmt.Errorf("register alert metrics: %w", err)
+		}
+	}
 	healthRule := &Rule{ID: RuleHealthID, Name: "Rule health", Severity: SeverityMedium, Mode: ModeActive,
 		annotations: map[string]*template.Template{
 			"summary": template.Must(template.New("summary").Parse("rule {{.rule}} fails: {{.error}}")),
 		}}
 	return &Engine{
 		opts: opts, log: log.With("component", "alert"), now: opts.Now,
-		sem: make(chan struct{}, opts.Concurrency), metrics: m, health: newMachine(healthRule), reads: newReadCache(opts.Querier),
+		sem: make(chan struct{}, opts.Concurrency), metrics: m, health: newMachine(healthRule), reads: reads,
 		rules: map[string]Rule{}, runners: map[string]*runner{}, update: make(chan struct{}, 1),
 	}, nil
 }

@@ -83,12 +83,15 @@ var readCacheMinLookback = 3 * time.Hour
 // the rows of all copies.
 var readCacheMaxRows int64 = 200_000
 
-// newReadCache returns a cache over q, nil when q cannot keep copies or
-// tell what its writes changed.
-func newReadCache(q store.Querier) *readCache {
+// newReadCache returns a cache over q whose writes ct tells (q's own,
+// for a nil ct); nil when q cannot keep copies or nothing tells what its
+// writes changed.
+func newReadCache(q store.Querier, ct store.ChangeTracker) *readCache {
 	sc, ok := q.(store.Scratcher)
-	ct, ok2 := q.(store.ChangeTracker)
-	if !ok || !ok2 {
+	if ct == nil {
+		ct, _ = q.(store.ChangeTracker)
+	}
+	if !ok || ct == nil {
 		return nil
 	}
 	return &readCache{scratch: sc, changes: ct, querier: q, entries: map[string]*readEntry{}}
@@ -309,6 +312,9 @@ func (c *readCache) columnsOf(ctx context.Context, sql string) ([]string, error)
 
 // held is how many rows the copies hold.
 func (c *readCache) held() int64 {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.rows

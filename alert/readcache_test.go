@@ -40,7 +40,7 @@ func TestReadCacheMatchesUncached(t *testing.T) {
 	// The rules look back an hour or two, over the test's six hours.
 	defer func(old time.Duration) { readCacheMinLookback = old }(readCacheMinLookback)
 	readCacheMinLookback = time.Hour
-	cache := newReadCache(traces)
+	cache := newReadCache(traces, nil)
 	if cache == nil {
 		t.Fatal("the DuckDB store cannot keep copies")
 	}
@@ -136,7 +136,7 @@ func rowsText(rows []Row) string {
 func TestReadCacheGivesUpOnManyRows(t *testing.T) {
 	traces := openTraces(t)
 	mixedTraffic(t, traces)
-	cache := newReadCache(traces)
+	cache := newReadCache(traces, nil)
 	r := Rule{ID: "wide", Name: "wide", Severity: "low", Interval: time.Minute, SQL: slidingRules[0]}
 	at := t0.Add(5 * time.Hour)
 	defer func(rows int64, lookback time.Duration) { readCacheMaxRows, readCacheMinLookback = rows, lookback }(readCacheMaxRows, readCacheMinLookback)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -460,19 +461,20 @@ receivers:
 }
 
 const liveCallersRule = `id: live_callers
-name: Callers of the last ten minutes
+name: Callers of the last six hours
 interval: 1m
 severity: low
 sql: |
   SELECT peer_ip, count() AS n
   FROM traces
-  WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 10 MINUTE AND timestamp <= now()
+  WHERE span_kind = 'Server' AND timestamp > now() - INTERVAL 6 HOUR AND timestamp <= now()
   GROUP BY peer_ip
   HAVING count() >= 3
 `
 
 // TestExclusionsInTheLiveEngine: the running engine reads the rules
-// through the active exclusions (the excluded caller never fires), counts
+// through the active exclusions (the excluded caller never fires), from
+// its copies of their rows for a rule that looks back hours, counts
 // their hits as it runs, and records what a shadow exclusion would have
 // suppressed without suppressing it.
 func TestExclusionsInTheLiveEngine(t *testing.T) {
@@ -481,7 +483,7 @@ func TestExclusionsInTheLiveEngine(t *testing.T) {
 	}
 	ctx := context.Background()
 	s := start(t, testConfig(t, t.TempDir()))
-	const probe, partner, other = "10.0.3.7", "203.0.113.50", "198.51.100.20"
+	const probe, partner, other, earlier = "10.0.3.7", "203.0.113.50", "198.51.100.20", "198.51.100.21"
 	active := exclude.Exclusion{ID: "probes", Conditions: []exclude.Condition{{Kind: exclude.KindPathGlob, Value: "/health*"}},
 		Scope: exclude.Scope{Kind: exclude.ScopeAny}, Reason: "liveness probes", ExpiresAt: exclude.Expiry{Never: true}}
 	shadow := exclude.Exclusion{ID: "partner", Conditions: []exclude.Condition{{Kind: exclude.KindIPCIDR, Value: partner}},
@@ -501,7 +503,10 @@ func TestExclusionsInTheLiveEngine(t *testing.T) {
 		reqs = append(reqs,
 			shopRequest{ago: ago, method: "GET", path: "/healthz", status: 200, ip: probe},
 			shopRequest{ago: ago, method: "GET", path: "/api/orders/1", status: 200, ip: partner, key: "kp"},
-			shopRequest{ago: ago, method: "GET", path: "/api/orders/2", status: 200, ip: other, key: "ko"})
+			shopRequest{ago: ago, method: "GET", path: "/api/orders/2", status: 200, ip: other, key: "ko"},
+			// Older than the newest minutes that the engine reads from
+			// the store: read from its copy.
+			shopRequest{ago: 20*time.Minute + ago, method: "GET", path: "/api/orders/3", status: 200, ip: earlier, key: "ke"})
 	}
 	sendShop(t, s, reqs)
 
@@ -534,7 +539,22 @@ func TestExclusionsInTheLiveEngine(t *testing.T) {
 	for _, n := range notes.Alerts {
 		fired[n.IP] = true
 	}
-	if fired[probe] || !fired[partner] || !fired[other] {
-		t.Errorf("live_callers fired for %v; want the partner (shadow suppresses nothing) and the other caller, not the probe", fired)
+	if fired[probe] || !fired[partner] || !fired[other] || !fired[earlier] {
+		t.Errorf("live_callers fired for %v; want the partner (shadow suppresses nothing) and the other callers, not the probe", fired)
+	}
+	resp, err := http.Get("http://" + s.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var copied float64
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(l, "tracehound_rule_copied_rows "); ok {
+			copied, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if copied < 4 { // the earlier caller's requests, all but the probe's
+		t.Errorf("tracehound_rule_copied_rows = %v, want the earlier caller's 4 requests or more:\n%s", copied, grepLines(string(body), "copied"))
 	}
 }

@@ -47,8 +47,18 @@ type rulesState struct {
 // openEngine builds the alert engine over the trace store; the server runs
 // it, other commands read its rules.
 func (a *App) openEngine() error {
+	// The engine's copies of what rules read go in the store's scratch
+	// space, kept fresh by what it tells of its writes.
+	var changes store.ChangeTracker
+	if sc, ok := a.store.(scopedStore); ok {
+		_, copies := sc.Store.(store.Scratcher)
+		if ct, ok := sc.Store.(store.ChangeTracker); ok && copies {
+			changes = ct
+		}
+	}
 	e, err := alert.NewEngine(alert.Options{
 		Querier:     a.store,
+		Changes:     changes,
 		RuleStore:   a.state,
 		MapStore:    a.state,
 		Sink:        a,
