@@ -51,9 +51,9 @@ type Options struct {
 	Serve bool
 	// GCLimit, when set, is the soft limit the Go heap runs under
 	// (debug.SetMemoryLimit); the App raises it by what the rule replay
-	// cache holds, which is live heap by design: a limit that left it no
-	// room would have the collector run back to back while a dry run
-	// reads the cache.
+	// cache holds, which is live heap by design, and by 1 GiB while a
+	// dry run or backtest runs: a limit that left them no room would
+	// have the collector run back to back (waitedReplays).
 	GCLimit int64
 }
 
@@ -139,10 +139,13 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.store = scopedStore{spans}
+	if opts.GCLimit > 0 {
+		a.waited.base, a.waited.setLimit = opts.GCLimit, func(l int64) { debug.SetMemoryLimit(l) }
+	}
 	if ct, ok := spans.(store.ChangeTracker); ok && cfg.Rules.ReplayCacheMB > 0 {
 		a.replays = alert.NewStepCache(ct, int64(cfg.Rules.ReplayCacheMB)<<20)
-		if limit := opts.GCLimit; limit > 0 {
-			a.replays.OnResize(func(bytes int64) { debug.SetMemoryLimit(limit + bytes) })
+		if opts.GCLimit > 0 {
+			a.replays.OnResize(a.waited.cached)
 		}
 	}
 	if err := a.openServices(); err != nil {
