@@ -113,7 +113,9 @@ func perIP(t testing.TB, forDur string) Rule {
 
 func sprintf(format string, args ...any) string { return fmtSprintf(format, args...) }
 
-func runEngine(t *testing.T, opts Options, rules []Rule, d time.Duration) *Engine {
+// runEngine runs an engine with rules for d, then calls each of while
+// with it before stopping it.
+func runEngine(t *testing.T, opts Options, rules []Rule, d time.Duration, while ...func(*Engine)) *Engine {
 	t.Helper()
 	e, err := NewEngine(opts)
 	if err != nil {
@@ -130,6 +132,9 @@ func runEngine(t *testing.T, opts Options, rules []Rule, d time.Duration) *Engin
 	}()
 	time.Sleep(d)
 	synctest.Wait()
+	for _, f := range while {
+		f(e)
+	}
 	cancel()
 	<-done
 	return e
@@ -367,21 +372,17 @@ func TestEngineReadsLongWindowsFromCopies(t *testing.T) {
         AND timestamp > now() - INTERVAL 4 HOUR AND timestamp <= now()
       GROUP BY peer_ip HAVING count() >= 3 AND countIf(timestamp <= now() - INTERVAL 1 HOUR) = 0
 `)
-		e, err := NewEngine(Options{Querier: traces, Sink: s, QueryOffset: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.SetRules([]Rule{r}); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			e.Run(ctx)
-		}()
-		time.Sleep(10 * time.Minute)
-		synctest.Wait()
+		runEngine(t, Options{Querier: traces, Sink: s, QueryOffset: -1}, []Rule{r}, 10*time.Minute, func(e *Engine) {
+			if held := e.reads.held(); held < 50 {
+				t.Errorf("the copy holds %d rows, want the admin requests of the last 4 hours", held)
+			}
+			if err := e.SetRules(nil); err != nil {
+				t.Fatal(err)
+			}
+			if e.reads.held() != 0 {
+				t.Errorf("%d rows still copied after the rule went", e.reads.held())
+			}
+		})
 		var fired []string
 		for _, a := range s.alerts("admin_callers") {
 			if a.State == StateFiring {
@@ -391,16 +392,5 @@ func TestEngineReadsLongWindowsFromCopies(t *testing.T) {
 		if len(fired) == 0 || slices.ContainsFunc(fired, func(ip string) bool { return ip != "203.0.113.7" }) {
 			t.Errorf("fired for %v, want the new caller 203.0.113.7 only", fired)
 		}
-		if held := e.reads.held(); held < 50 {
-			t.Errorf("the copy holds %d rows, want the admin requests of the last 4 hours", held)
-		}
-		if err := e.SetRules(nil); err != nil {
-			t.Fatal(err)
-		}
-		if e.reads.held() != 0 {
-			t.Errorf("%d rows still copied after the rule went", e.reads.held())
-		}
-		cancel()
-		<-done
 	})
 }
