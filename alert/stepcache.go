@@ -178,7 +178,11 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 			}
 			e.first, e.step, e.perStep, e.method, e.mark = steps[0], opts.Step, cost/time.Duration(len(steps)), method, mark
 			e.results = map[string]*BacktestResult{rk: &b}
-			c.put(key, e)
+			// Steps other than the rule's interval (a backtest at finer
+			// steps) are kept only where they fit: a week of 1-minute
+			// steps of a busy rule would push out the baselines every
+			// dry run reads.
+			c.put(key, e, opts.Step == rule.Interval)
 		}
 	}
 	return res, true, nil
@@ -339,8 +343,8 @@ func (e *stepEntry) labels(k int) map[string]string {
 }
 
 // put keeps e under key, dropping the least recently used entries past
-// the cache's size.
-func (c *StepCache) put(key string, e *stepEntry) {
+// the cache's size; unless evicts, only if e fits without.
+func (c *StepCache) put(key string, e *stepEntry, evicts bool) {
 	e.key = key
 	results := resultsBytes(e.results)
 	e.bytes = e.size() + results
@@ -349,12 +353,20 @@ func (c *StepCache) put(key string, e *stepEntry) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.entries[key]; old != nil {
+	old := c.entries[key]
+	room := c.maxBytes - c.bytes // what e may take without evicting others
+	if old != nil {
+		room += old.bytes
+	}
+	if !evicts && e.bytes > room {
+		return
+	}
+	if old != nil {
 		c.drop(key, old)
 		if m := c.merge(old, e); m != e {
 			// e's backtests hold for m, which has e's steps.
 			m.key, m.results = key, e.results
-			if m.bytes = m.size() + results; m.bytes <= c.maxBytes {
+			if m.bytes = m.size() + results; m.bytes <= c.maxBytes && (evicts || m.bytes <= room) {
 				e = m
 			}
 		}

@@ -161,6 +161,30 @@ func TestStepCacheEvicts(t *testing.T) {
 	if cache.bytes > cache.maxBytes {
 		t.Errorf("the cache holds %d bytes, more than its %d", cache.bytes, cache.maxBytes)
 	}
+	// A backtest at steps finer than the rule's interval is kept where it
+	// fits, and evicts nothing (4-minute steps: a little more than one
+	// replay at the rule's 5).
+	fine := func(r Rule) int {
+		res, err := Backtest(ctx, traces, r, BacktestOptions{From: from, To: to, Step: 4 * time.Minute, Cache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.CachedSteps
+	}
+	fine(a)
+	if fine(a) != 0 {
+		t.Error("a backtest at 4-minute steps was kept in a full cache")
+	}
+	if run(c) == 0 || run(b) == 0 {
+		t.Error("a backtest at 4-minute steps evicted the rules' own steps")
+	}
+	roomy := NewStepCache(traces, 1<<30)
+	if _, err := Backtest(ctx, traces, a, BacktestOptions{From: from, To: to, Step: 4 * time.Minute, Cache: roomy}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Backtest(ctx, traces, a, BacktestOptions{From: from, To: to, Step: 4 * time.Minute, Cache: roomy}); err != nil || res.CachedSteps == 0 {
+		t.Errorf("a backtest at 4-minute steps was not kept in a cache with room (%v)", err)
+	}
 }
 
 // still is a store to which nothing is written.
