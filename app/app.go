@@ -51,7 +51,7 @@ type Options struct {
 	Serve bool
 	// GCLimit, when set, is the soft limit the Go heap runs under
 	// (debug.SetMemoryLimit); the App raises it by what the rule replay
-	// cache holds, which is live heap by design, and by 1 GiB while a
+	// cache holds, which is live heap by design, and by 2 GiB while a
 	// dry run or backtest runs: a limit that left them no room would
 	// have the collector run back to back (waitedReplays).
 	GCLimit int64
