@@ -191,16 +191,13 @@ func (c *readCache) refresh(ctx context.Context, e *readEntry, conds, cols []str
 	if len(e.chunks) > 0 && e.chunks[0].lo.After(reach.Add(-time.Microsecond)) {
 		c.dropFrom(e, 0) // an evaluation further back than the copy reaches
 	}
-	drop := 0
-	for drop < len(e.chunks) && e.chunks[drop].hi.Before(reach) {
-		drop++
+	// The chunks that end before the reads reach hold no row they read.
+	out := 0
+	for out < len(e.chunks) && e.chunks[out].hi.Before(reach) {
+		c.release(e.chunks[out])
+		out++
 	}
-	if drop > 0 {
-		for _, ch := range e.chunks[:drop] {
-			c.release(ch)
-		}
-		e.chunks = slices.Delete(e.chunks, 0, drop)
-	}
+	e.chunks = slices.Delete(e.chunks, 0, out)
 	e.mark = mark
 
 	lo := reach.Add(-time.Second) // a read may keep timestamp >= its bound
@@ -282,8 +279,8 @@ func (c *readCache) retain(ids map[string]bool) {
 	}
 }
 
-// columnsOf returns the columns of traces that sql names, quoted and
-// sorted; timestamp always.
+// columnsOf returns the columns of traces that sql names
+// (namedColumns).
 func (c *readCache) columnsOf(ctx context.Context, sql string) ([]string, error) {
 	c.mu.Lock()
 	columns := c.columns
@@ -297,17 +294,7 @@ func (c *readCache) columnsOf(ctx context.Context, sql string) ([]string, error)
 		c.columns = columns
 		c.mu.Unlock()
 	}
-	seen := map[string]bool{"timestamp": true}
-	out := []string{quoteIdent("timestamp")}
-	for _, w := range identRe.FindAllString(sql, -1) {
-		w = strings.ToLower(w)
-		if columns[w] && !seen[w] {
-			seen[w] = true
-			out = append(out, quoteIdent(w))
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	return namedColumns(sql, columns), nil
 }
 
 // held is how many rows the copies hold.

@@ -18,14 +18,7 @@ func TestReadCacheMatchesUncached(t *testing.T) {
 	traces := openTraces(t)
 	mixedTraffic(t, traces)
 	ctx := context.Background()
-	exclude := func(r *Rule) (string, []any, error) {
-		n := strings.Count(r.SQL, "FROM traces")
-		var args []any
-		for range n {
-			args = append(args, "198.51.100.7")
-		}
-		return strings.ReplaceAll(r.SQL, "FROM traces", "FROM (SELECT * FROM traces WHERE NOT coalesce((peer_ip = ?), false)) AS traces"), args, nil
-	}
+	exclude := excluding("peer_ip = ?", "198.51.100.7")
 	rules := []Rule{
 		{ID: "semi", SQL: semiRules[0], Interval: 2 * time.Minute},
 		{ID: "sliding", SQL: slidingRules[0], Interval: 5 * time.Minute},

@@ -40,20 +40,25 @@ var semiRules = []string{
 	 HAVING count() >= 12`,
 }
 
+// excluding is a rewriter that filters every read of traces, as
+// exclusions do, with cond and its arguments once per read.
+func excluding(cond string, args ...any) Rewriter {
+	return func(r *Rule) (string, []any, error) {
+		var all []any
+		for range strings.Count(r.SQL, "FROM traces") {
+			all = append(all, args...)
+		}
+		return strings.ReplaceAll(r.SQL, "FROM traces", "FROM (SELECT * FROM traces WHERE NOT coalesce(("+cond+"), false)) AS traces"), all, nil
+	}
+}
+
 func TestSemiJoinSlidingMatchesStepByStep(t *testing.T) {
 	traces := openTraces(t)
 	mixedTraffic(t, traces)
 	ctx := context.Background()
 	from, to := t0.Add(20*time.Minute), t0.Add(5*time.Hour)
 	// An exclusion filters every read, with its arguments once per read.
-	exclude := func(r *Rule) (string, []any, error) {
-		n := strings.Count(r.SQL, "FROM traces")
-		var args []any
-		for range n {
-			args = append(args, "198.51.100.7", "key-3")
-		}
-		return strings.ReplaceAll(r.SQL, "FROM traces", "FROM (SELECT * FROM traces WHERE NOT coalesce((peer_ip = ? OR api_key_id = ?), false)) AS traces"), args, nil
-	}
+	exclude := excluding("peer_ip = ? OR api_key_id = ?", "198.51.100.7", "key-3")
 	for i, sql := range semiRules {
 		for _, tc := range []struct {
 			step    time.Duration

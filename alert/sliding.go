@@ -1034,19 +1034,26 @@ func keptColumns(ctx context.Context, q store.Querier, query string, w *sqlguard
 	if n == 0 || float64(kept) > selectiveShare*float64(n) {
 		return nil, nil
 	}
-	var keep []string
+	return namedColumns(query, columns), nil
+}
+
+// namedColumns returns the columns of traces (columns, lower case) that
+// query names, quoted, in the order it first names them, and timestamp,
+// which every read of traces needs.
+func namedColumns(query string, columns map[string]bool) []string {
+	var out []string
 	seen := map[string]bool{}
 	for _, word := range identRe.FindAllString(query, -1) {
 		word = strings.ToLower(word)
 		if columns[word] && !seen[word] {
 			seen[word] = true
-			keep = append(keep, quoteIdent(word))
+			out = append(out, quoteIdent(word))
 		}
 	}
 	if !seen["timestamp"] {
-		keep = append(keep, "timestamp")
+		out = append(out, quoteIdent("timestamp"))
 	}
-	return keep, nil
+	return out
 }
 
 // sampleColumn numbers the stretch of a sample (samplesOf) a row is in.

@@ -19,16 +19,7 @@ func TestStepCacheMatchesUncached(t *testing.T) {
 	traces := openTraces(t)
 	mixedTraffic(t, traces)
 	ctx := context.Background()
-	exclude := func(ip string) Rewriter {
-		return func(r *Rule) (string, []any, error) {
-			n := strings.Count(r.SQL, "FROM traces")
-			var args []any
-			for range n {
-				args = append(args, ip)
-			}
-			return strings.ReplaceAll(r.SQL, "FROM traces", "FROM (SELECT * FROM traces WHERE NOT coalesce((peer_ip = ?), false)) AS traces"), args, nil
-		}
-	}
+	exclude := func(ip string) Rewriter { return excluding("peer_ip = ?", ip) }
 	rules := []Rule{
 		{ID: "sliding", SQL: slidingRules[2], Interval: 5 * time.Minute, For: 5 * time.Minute},
 		{ID: "semi", SQL: semiRules[1], Interval: 5 * time.Minute},
