@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 	"unsafe"
 
 	mapping "github.com/duckdb/duckdb-go-bindings"
@@ -160,17 +161,26 @@ func (a *appender) commit(batch []*pending, seq uint64) error {
 		a.releaseBatch(batch)
 		return err
 	}
+	// The appender copies each chunk; flushing every flushChunks moves
+	// the copies into the transaction before they pile up, so that a
+	// commit holds about two copies of its rows rather than three.
 	var err error
+	held := 0
 	for _, p := range batch {
 		for _, c := range p.chunks {
 			if err == nil && mapping.AppendDataChunk(a.app, c) == mapping.StateError {
 				err = errors.New(mapping.AppenderError(a.app))
 			}
+			a.putChunk(c)
+			if held++; err == nil && held == flushChunks {
+				err = a.flush()
+				held = 0
+			}
 		}
+		p.chunks = nil
 	}
-	a.releaseBatch(batch)
-	if err == nil && mapping.AppenderFlush(a.app) == mapping.StateError {
-		err = errors.New(mapping.AppenderError(a.app))
+	if err == nil {
+		err = a.flush()
 	}
 	if err == nil {
 		err = a.exec(fmt.Sprintf("UPDATE wal_state SET applied_seq = %d", seq))
@@ -185,6 +195,17 @@ func (a *appender) commit(batch []*pending, seq uint64) error {
 	return err
 }
 
+// flushChunks is how many chunks (of 2,048 rows) the appender holds before
+// commit flushes them into the transaction.
+const flushChunks = 16
+
+func (a *appender) flush() error {
+	if mapping.AppenderFlush(a.app) == mapping.StateError {
+		return errors.New(mapping.AppenderError(a.app))
+	}
+	return nil
+}
+
 func (a *appender) releaseBatch(batch []*pending) {
 	for _, p := range batch {
 		a.releaseChunks(p.chunks)
@@ -192,16 +213,50 @@ func (a *appender) releaseBatch(batch []*pending) {
 	}
 }
 
-// exec runs a statement on the appender's connection.
+// exec runs a statement on the appender's connection. It drives the
+// statement's tasks itself: DuckDB's own loop spins while one of its worker
+// threads runs the statement's only task (a COMMIT compressing a row group
+// for tenths of a second), and that spinning takes a core from the requests
+// being decoded. Here the goroutine sleeps instead, briefly, then checks
+// again.
 func (a *appender) exec(q string) error {
+	var stmt mapping.PreparedStatement
+	defer mapping.DestroyPrepare(&stmt)
+	if mapping.Prepare(a.conn, q, &stmt) == mapping.StateError {
+		return fmt.Errorf("%s: %s", q, mapping.PrepareError(stmt))
+	}
+	var pending mapping.PendingResult
+	defer mapping.DestroyPending(&pending)
+	if mapping.PendingPrepared(stmt, &pending) == mapping.StateError {
+		return fmt.Errorf("%s: %s", q, mapping.PendingError(pending))
+	}
+	wait := minTaskWait
+	for ready := false; !ready; {
+		switch mapping.PendingExecuteTask(pending) {
+		case mapping.PendingStateResultReady:
+			ready = true
+		case mapping.PendingStateError:
+			return fmt.Errorf("%s: %s", q, mapping.PendingError(pending))
+		case mapping.PendingStateNoTasksAvailable:
+			time.Sleep(wait)
+			wait = min(2*wait, maxTaskWait)
+		default:
+			wait = minTaskWait
+		}
+	}
 	var res mapping.Result
-	state := mapping.Query(a.conn, q, &res)
 	defer mapping.DestroyResult(&res)
-	if state == mapping.StateError {
+	if mapping.ExecutePending(pending, &res) == mapping.StateError {
 		return fmt.Errorf("%s: %s", q, mapping.ResultError(&res))
 	}
 	return nil
 }
+
+// The bounds of exec's sleeps while a worker thread runs its statement.
+const (
+	minTaskWait = 20 * time.Microsecond
+	maxTaskWait = time.Millisecond
+)
 
 func (a *appender) close() error {
 	var err error

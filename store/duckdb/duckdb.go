@@ -299,7 +299,7 @@ func (s *Store) Write(ctx context.Context, spans []span.Span) error {
 	p := &pending{
 		spans:   spans,
 		encoded: make(chan struct{}),
-		record:  appendRecord(make([]byte, 0, 256*len(spans)), spans),
+		record:  appendRecord(getRecordBuf(), spans),
 		n:       len(spans),
 		done:    make(chan error, 1),
 	}
@@ -321,6 +321,27 @@ func (s *Store) Write(ctx context.Context, spans []span.Span) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// recordBufs keeps the buffers of log records once they are written: a
+// record of 512 spans is about half a megabyte, and growing a new one for
+// every Write was a sixth of the bytes ingest allocates.
+var recordBufs sync.Pool
+
+// maxPooledRecord bounds the record buffers kept for reuse.
+const maxPooledRecord = 8 << 20
+
+func getRecordBuf() []byte {
+	if b, ok := recordBufs.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, 64<<10)
+}
+
+func putRecordBuf(b []byte) {
+	if cap(b) > 0 && cap(b) <= maxPooledRecord {
+		recordBufs.Put(&b)
 	}
 }
 
@@ -351,6 +372,7 @@ func (s *Store) logLoop() {
 		}
 		first, err := s.wal.appendRecords(recs)
 		for i, b := range batch {
+			putRecordBuf(b.record)
 			b.record = nil
 			if err != nil {
 				s.queued.Add(-int64(b.n))

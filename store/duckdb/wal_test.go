@@ -241,3 +241,53 @@ func TestIngestResumesAfterAFailedCommit(t *testing.T) {
 		t.Fatalf("after a restart %d spans (%d distinct), want 900 once each", n, distinct)
 	}
 }
+
+// A commit larger than flushChunks moves rows into the transaction in
+// several flushes; if it then fails, none of them may be kept.
+func TestLargeCommitIsAllOrNothing(t *testing.T) {
+	defer func(d time.Duration) { resumeInterval = d }(resumeInterval)
+	resumeInterval = time.Hour
+	path := filepath.Join(t.TempDir(), "traces.duckdb")
+	s, err := Open(context.Background(), path, Options{ApplyInterval: time.Hour, ApplyBatchSpans: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = (2*flushChunks + 3) * 2048 // three flushes
+	write := func(first int) {
+		spans := make([]span.Span, n)
+		for i := range spans {
+			spans[i] = storetest.ServerSpan(first+i, storetest.Base)
+		}
+		if err := s.Write(context.Background(), spans); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(0)
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rows, distinct int64
+	if err := s.db.QueryRow("SELECT count(*), count(DISTINCT span_id) FROM spans").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || distinct != n {
+		t.Fatalf("after a commit of %d spans: %d rows, %d distinct", n, rows, distinct)
+	}
+
+	// The commit's last statement records the log position; without its
+	// table, it fails after every chunk was flushed.
+	if _, err := s.db.Exec("ALTER TABLE wal_state RENAME TO wal_state_gone"); err != nil {
+		t.Fatal(err)
+	}
+	write(n)
+	if err := s.Sync(context.Background()); err == nil {
+		t.Fatal("Sync succeeded although the commit could not record its log position")
+	}
+	if s.applyErr.Load() == nil {
+		t.Fatal("the failed commit was not recorded")
+	}
+	if got := countSpans(t, s); got != n {
+		t.Fatalf("%d spans after a failed commit, want the first %d only", got, n)
+	}
+	s.crash()
+}
