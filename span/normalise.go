@@ -248,6 +248,7 @@ func (s *scratch) pick(f field) string {
 // Append normalises every span of td and appends it to dst.
 func (n *Normaliser) Append(dst []Span, td ptrace.Traces) []Span {
 	var sc scratch
+	var slab []Attr
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -270,23 +271,26 @@ func (n *Normaliser) Append(dst []Span, td ptrace.Traces) []Span {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				dst = append(dst, Span{})
-				n.normalise(&dst[len(dst)-1], spans.At(k), service, resAttrs, &sc)
+				n.normalise(&dst[len(dst)-1], spans.At(k), service, resAttrs, &sc, &slab)
 			}
 		}
 	}
 	return dst
 }
 
-func (n *Normaliser) normalise(out *Span, ps ptrace.Span, service string, resAttrs []Attr, sc *scratch) {
+// slabAttrs is how many attributes Append allocates at once, for several
+// spans: one allocation instead of one per span.
+const slabAttrs = 4096
+
+// normalise fills out from ps. Its attribute slice is cut from *slab.
+func (n *Normaliser) normalise(out *Span, ps ptrace.Span, service string, resAttrs []Attr, sc *scratch, slab *[]Attr) {
 	sc.reset()
 	start, end := ps.StartTimestamp(), ps.EndTimestamp()
 	out.Timestamp = time.Unix(0, int64(start)).UTC()
 	if end > start {
 		out.DurationNS = uint64(end - start)
 	}
-	out.TraceID = hexID(ps.TraceID())
-	out.SpanID = hexID8(ps.SpanID())
-	out.ParentSpanID = hexID8(ps.ParentSpanID())
+	out.TraceID, out.SpanID, out.ParentSpanID = hexIDs(ps)
 	out.ServiceName = service
 	out.SpanName = clean(ps.Name())
 	out.SpanKind = kindName(ps.Kind())
@@ -294,7 +298,14 @@ func (n *Normaliser) normalise(out *Span, ps ptrace.Span, service string, resAtt
 	out.ResourceAttributes = resAttrs
 
 	attrs := ps.Attributes()
-	out.SpanAttributes = make([]Attr, 0, attrs.Len())
+	m := attrs.Len()
+	if cap(*slab)-len(*slab) < m {
+		*slab = make([]Attr, 0, max(m, slabAttrs))
+	}
+	// Capped at m, so that appending never reaches the next span's attributes.
+	at := len(*slab)
+	out.SpanAttributes = (*slab)[at : at : at+m]
+	*slab = (*slab)[:at+m]
 	for k, v := range attrs.All() {
 		ro, known := n.roles[k]
 		var val string
@@ -526,7 +537,7 @@ func cutFragment(s string) string {
 // hostOnly strips a port and IPv6 brackets from an address when it parses as
 // host:port; anything else is returned as it came.
 func hostOnly(s string) string {
-	if s == "" {
+	if !strings.Contains(s, ":") { // a name or an IPv4 address, without a port
 		return s
 	}
 	if _, err := netip.ParseAddr(s); err == nil {
@@ -553,6 +564,9 @@ func parseStatus(s string) uint16 {
 
 func parseSize(s string) int64 {
 	s = strings.TrimSpace(strings.Trim(s, `[]"`))
+	if s == "" {
+		return 0
+	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 0 {
 		return 0
@@ -569,18 +583,32 @@ func clean(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-func hexID(id pcommon.TraceID) string {
-	if id.IsEmpty() {
-		return ""
+// hexIDs returns the span's trace, span and parent span IDs in hex ("" for
+// an empty one), the three in one allocation.
+func hexIDs(ps ptrace.Span) (trace, span, parent string) {
+	tid, sid, pid := ps.TraceID(), ps.SpanID(), ps.ParentSpanID()
+	var buf [64]byte
+	n := 0
+	if !tid.IsEmpty() {
+		n += hex.Encode(buf[n:], tid[:])
 	}
-	return hex.EncodeToString(id[:])
-}
-
-func hexID8(id pcommon.SpanID) string {
-	if id.IsEmpty() {
-		return ""
+	if !sid.IsEmpty() {
+		n += hex.Encode(buf[n:], sid[:])
 	}
-	return hex.EncodeToString(id[:])
+	if !pid.IsEmpty() {
+		n += hex.Encode(buf[n:], pid[:])
+	}
+	all := string(buf[:n])
+	if !tid.IsEmpty() {
+		trace, all = all[:32], all[32:]
+	}
+	if !sid.IsEmpty() {
+		span, all = all[:16], all[16:]
+	}
+	if !pid.IsEmpty() {
+		parent = all[:16]
+	}
+	return trace, span, parent
 }
 
 func kindName(k ptrace.SpanKind) string {

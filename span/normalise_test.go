@@ -277,3 +277,28 @@ func TestPromotedAttributesLeaveTheMap(t *testing.T) {
 		t.Errorf("client span kept %d attributes, want all %d", len(client), len(attrs))
 	}
 }
+
+func TestHexIDs(t *testing.T) {
+	tid := pcommon.TraceID{0xab, 1, 15: 0xff}
+	sid, pid := pcommon.SpanID{0xcd, 2, 7: 0x10}, pcommon.SpanID{0xef, 7: 1}
+	for _, c := range []struct {
+		tid                 pcommon.TraceID
+		sid, pid            pcommon.SpanID
+		trace, span, parent string
+	}{
+		{tid, sid, pid, "ab0100000000000000000000000000ff", "cd02000000000010", "ef00000000000001"},
+		{tid, sid, pcommon.SpanID{}, "ab0100000000000000000000000000ff", "cd02000000000010", ""},
+		{pcommon.TraceID{}, sid, pid, "", "cd02000000000010", "ef00000000000001"},
+		{tid, pcommon.SpanID{}, pid, "ab0100000000000000000000000000ff", "", "ef00000000000001"},
+		{pcommon.TraceID{}, pcommon.SpanID{}, pcommon.SpanID{}, "", "", ""},
+	} {
+		ps := ptrace.NewSpan()
+		ps.SetTraceID(c.tid)
+		ps.SetSpanID(c.sid)
+		ps.SetParentSpanID(c.pid)
+		trace, span, parent := hexIDs(ps)
+		if trace != c.trace || span != c.span || parent != c.parent {
+			t.Errorf("hexIDs(%x, %x, %x) = %q %q %q, want %q %q %q", c.tid, c.sid, c.pid, trace, span, parent, c.trace, c.span, c.parent)
+		}
+	}
+}
