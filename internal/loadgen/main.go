@@ -102,6 +102,7 @@ func run() int {
 		}()
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients * *inflight}, Timeout: time.Minute}
+	cpu0 := readCPU(pid)
 	start := time.Now()
 	deadline := start.Add(*duration)
 	var senders sync.WaitGroup
@@ -182,12 +183,20 @@ func run() int {
 			break
 		}
 	}
+	cpu := readCPU(pid) - cpu0
 	rate := float64(acked.Load()) / elapsed.Seconds()
 	fmt.Printf("\nacknowledged %d spans in %.1fs = %.0f spans/s; %d requests, %d throttled, %d failed\n",
 		acked.Load(), elapsed.Seconds(), rate, requests.Load(), throttled.Load(), failed.Load())
 	fmt.Printf("request latency p50 %s p99 %s; server peak RSS %s; stored %d spans (acknowledged %d: %s)\n",
 		pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), mib(peakRSS.Load()), stored, acked.Load(),
 		map[bool]string{true: "none lost", false: "LOST SPANS"}[stored >= acked.Load()])
+	if pid != 0 && acked.Load() > 0 {
+		// CPU is steadier than the rate, which moves with what else the
+		// machine runs: it includes committing the backlog after the last
+		// request.
+		fmt.Printf("server CPU %.1f s (%.2f cores while sending) = %.1f µs per span\n",
+			cpu.Seconds(), cpu.Seconds()/elapsed.Seconds(), float64(cpu.Microseconds())/float64(acked.Load()))
+	}
 	if stored < acked.Load() {
 		return 1
 	}
@@ -300,6 +309,32 @@ func readRSS(pid int) int64 {
 	}
 	return 0
 }
+
+// readCPU is the user and system CPU time pid has used (0 if unknown).
+func readCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's times.
+const clockTicks = 100
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
