@@ -67,7 +67,8 @@ bench-large:
 	DETECT_LARGE_STORE=$(LARGE_STORE) $(GO) test -count=1 -v -timeout 30m -run TestLargeStoreInvestigations ./detect/
 
 # End-to-end OTLP/HTTP ingest: a real server process, 2 clients, 512 spans
-# per request, ~20 attributes per span, 60 s; reports spans/s and peak RSS.
+# per request, ~20 attributes per span, 60 s; reports spans/s, peak RSS
+# and the server's CPU per span.
 bench-ingest: build
 	$(GO) run ./internal/loadgen -server $(BIN) -duration $${DURATION:-60s}
 
