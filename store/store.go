@@ -90,6 +90,17 @@ type ChangeTracker interface {
 	ChangedSince(mark uint64) (earliest time.Time, changed bool)
 }
 
+// DurableMarks is a ChangeTracker whose marks hold across restarts: a
+// mark taken before the store was closed still tells, once it is open
+// again, what changed since, so that what was computed from its spans
+// can be kept on disk.
+type DurableMarks interface {
+	ChangeTracker
+	// StoreID names the store the marks hold for: another store, or a
+	// copy restored over this one, has another.
+	StoreID() string
+}
+
 // Scratcher is a store that can keep a copy of a query's rows for the
 // queries that follow: a caller with many questions of a few rows copies
 // them once rather than scanning for them each time.

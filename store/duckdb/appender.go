@@ -153,10 +153,11 @@ func (a *appender) releaseChunks(chunks []mapping.DataChunk) {
 	}
 }
 
-// commit appends the encoded chunks of every pending write and sets
-// wal_state.applied_seq to seq, in one transaction. On error nothing of the
-// batch is kept. The chunks go back to the pool either way.
-func (a *appender) commit(batch []*pending, seq uint64) error {
+// commit appends the encoded chunks of every pending write, sets
+// wal_state.applied_seq to seq and runs the statements also, in one
+// transaction. On error nothing of the batch is kept. The chunks go back
+// to the pool either way.
+func (a *appender) commit(batch []*pending, seq uint64, also []string) error {
 	if err := a.exec("BEGIN TRANSACTION"); err != nil {
 		a.releaseBatch(batch)
 		return err
@@ -184,6 +185,11 @@ func (a *appender) commit(batch []*pending, seq uint64) error {
 	}
 	if err == nil {
 		err = a.exec(fmt.Sprintf("UPDATE wal_state SET applied_seq = %d", seq))
+	}
+	for _, q := range also {
+		if err == nil {
+			err = a.exec(q)
+		}
 	}
 	if err == nil {
 		err = a.exec("COMMIT")

@@ -2,6 +2,9 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,10 +17,19 @@ import (
 // deletions in its top bits: what is read after taking a mark holds
 // every Write up to it, and the commits of later ones are recorded under
 // their higher numbers.
+//
+// The log is also kept in the database (span_changes), each entry in the
+// transaction of its commit, and the count of deletions (change_state)
+// in the transaction of the deletion; sequence numbers go on from one
+// open to the next, so marks hold across restarts (store.DurableMarks).
 type changes struct {
 	mu        sync.Mutex
+	storeID   string
 	deletions uint64
 	log       []change // oldest first; at most maxChanges
+	// rewrite, when set, is a merge of the log's older entries that the
+	// next commit makes in span_changes too.
+	rewrite *changeRewrite
 }
 
 // change is the earliest span time (Unix microseconds) of the commits
@@ -27,10 +39,29 @@ type change struct {
 	earliest int64
 }
 
+// changeRewrite replaces span_changes' entries up to seq by merged.
+type changeRewrite struct {
+	upTo   uint64
+	merged []change
+}
+
+// statements returns the SQL that makes the rewrite.
+func (r *changeRewrite) statements() []string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO span_changes VALUES ")
+	for i, c := range r.merged {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "(%d,%d)", c.seq, c.earliest)
+	}
+	return []string{fmt.Sprintf("DELETE FROM span_changes WHERE seq <= %d", r.upTo), b.String()}
+}
+
 // maxChanges bounds the log. When it is full, neighbouring old entries
 // merge: a mark between them then reports the earlier time of the two,
 // which only recomputes more than needed.
-const maxChanges = 4096
+var maxChanges = 4096
 
 // seqBits are the bits of a mark that hold the sequence number.
 const seqBits = 48
@@ -47,9 +78,30 @@ func (c *changes) committed(seq uint64, earliest int64) {
 		for i := 0; i+1 < half; i += 2 {
 			merged = append(merged, change{seq: c.log[i+1].seq, earliest: min(c.log[i].earliest, c.log[i+1].earliest)})
 		}
+		c.rewrite = &changeRewrite{upTo: merged[len(merged)-1].seq, merged: append([]change(nil), merged...)}
 		c.log = append(merged, c.log[half:]...)
 	}
 	c.log = append(c.log, change{seq: seq, earliest: earliest})
+}
+
+// takeRewrite returns the rewrite of span_changes that is due, if any,
+// and forgets it: a commit that fails gives it back (restoreRewrite).
+func (c *changes) takeRewrite() *changeRewrite {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.rewrite
+	c.rewrite = nil
+	return r
+}
+
+// restoreRewrite gives back a rewrite a commit did not make, unless a
+// later one (which covers it) is due.
+func (c *changes) restoreRewrite(r *changeRewrite) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r != nil && c.rewrite == nil {
+		c.rewrite = r
+	}
 }
 
 // deleted records that spans were deleted: no earlier mark can tell what
@@ -59,6 +111,58 @@ func (c *changes) deleted() {
 	defer c.mu.Unlock()
 	c.deletions++
 	c.log = c.log[:0]
+	c.rewrite = nil
+}
+
+// loadChanges reads the log and the count of deletions kept in the
+// database; applied is the last sequence number DuckDB holds. When a
+// commit up to it was not recorded (the database was written by an
+// earlier version), the count of deletions goes up: no earlier mark can
+// tell what it changed.
+func (s *Store) loadChanges(ctx context.Context, applied uint64) error {
+	c := &s.changes
+	if err := s.db.QueryRowContext(ctx, "SELECT store_id, deletions FROM change_state").Scan(&c.storeID, &c.deletions); err != nil {
+		return fmt.Errorf("read change_state: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT seq, earliest FROM span_changes ORDER BY seq")
+	if err != nil {
+		return fmt.Errorf("read span_changes: %w", err)
+	}
+	defer rows.Close()
+	var last uint64
+	for rows.Next() {
+		var e change
+		if err := rows.Scan(&e.seq, &e.earliest); err != nil {
+			return fmt.Errorf("read span_changes: %w", err)
+		}
+		c.committed(e.seq, e.earliest)
+		last = e.seq
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read span_changes: %w", err)
+	}
+	if last < applied {
+		if err := s.countDeletion(ctx, s.db); err != nil {
+			return err
+		}
+		c.deleted()
+	}
+	if c.rewrite != nil {
+		// Loading merged entries: the whole table becomes the log.
+		c.rewrite = &changeRewrite{upTo: last, merged: append([]change(nil), c.log...)}
+	}
+	return nil
+}
+
+// countDeletion counts a deletion of spans in change_state, through ex
+// (the deletion's transaction).
+func (s *Store) countDeletion(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}) error {
+	if _, err := ex.ExecContext(ctx, "UPDATE change_state SET deletions = deletions + 1"); err != nil {
+		return fmt.Errorf("count deletion: %w", err)
+	}
+	return nil
 }
 
 // Mark implements store.ChangeTracker.
@@ -71,12 +175,19 @@ func (s *Store) Mark(ctx context.Context) (uint64, error) {
 	return s.changes.deletions<<seqBits | s.applied.Load()&(1<<seqBits-1), nil
 }
 
+// StoreID implements store.DurableMarks.
+func (s *Store) StoreID() string {
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
+	return s.changes.storeID
+}
+
 // ChangedSince implements store.ChangeTracker.
 func (s *Store) ChangedSince(mark uint64) (earliest time.Time, changed bool) {
 	c := &s.changes
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if mark>>seqBits != c.deletions {
+	if mark>>seqBits != c.deletions&(1<<(64-seqBits)-1) {
 		return time.Time{}, true
 	}
 	seq := mark & (1<<seqBits - 1)

@@ -38,6 +38,7 @@ var (
 var (
 	_ store.Store         = (*Store)(nil)
 	_ store.ChangeTracker = (*Store)(nil)
+	_ store.DurableMarks  = (*Store)(nil)
 )
 
 // Options configure a Store. Zero values take the defaults.
@@ -243,6 +244,9 @@ func (s *Store) recover(ctx context.Context) error {
 	var applied uint64
 	if err := s.db.QueryRowContext(ctx, "SELECT applied_seq FROM wal_state").Scan(&applied); err != nil {
 		return fmt.Errorf("read wal_state: %w", err)
+	}
+	if err := s.loadChanges(ctx, applied); err != nil {
+		return err
 	}
 	r := &logReplay{s: s}
 	w, err := openWAL(s.path+".tracehound-wal", applied, s.log, r.add)
@@ -566,19 +570,28 @@ func (s *Store) commit(batch []*pending) error {
 	for _, p := range batch {
 		<-p.encoded
 	}
-	start := time.Now()
-	err := s.app.commit(batch, last)
-	if s.metrics != nil {
-		s.metrics.Committed(n, time.Since(start), err)
-	}
-	if err != nil {
-		return fmt.Errorf("commit %d spans: %w", n, err)
-	}
-	s.committed.Add(int64(n))
 	earliest := batch[0].earliest
 	for _, p := range batch[1:] {
 		earliest = min(earliest, p.earliest)
 	}
+	// The commit's entry in the change log goes in its transaction, with
+	// the merge of old entries when one is due.
+	rewrite := s.changes.takeRewrite()
+	var also []string
+	if rewrite != nil {
+		also = rewrite.statements()
+	}
+	also = append(also, fmt.Sprintf("INSERT INTO span_changes VALUES (%d, %d)", last, earliest))
+	start := time.Now()
+	err := s.app.commit(batch, last, also)
+	if s.metrics != nil {
+		s.metrics.Committed(n, time.Since(start), err)
+	}
+	if err != nil {
+		s.changes.restoreRewrite(rewrite)
+		return fmt.Errorf("commit %d spans: %w", n, err)
+	}
+	s.committed.Add(int64(n))
 	s.changes.committed(last, earliest)
 	s.appliedMu.Lock()
 	s.applied.Store(last)
@@ -881,11 +894,10 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	}
 	s.maintMu.Lock()
 	defer s.maintMu.Unlock()
-	res, err := s.db.ExecContext(ctx, "DELETE FROM spans WHERE timestamp < ?", t.UTC())
+	n, err := s.deleteBefore(ctx, t)
 	if err != nil {
 		return 0, fmt.Errorf("delete spans before %s: %w", t.UTC().Format(time.RFC3339), err)
 	}
-	n, _ := res.RowsAffected()
 	if n > 0 {
 		s.changes.deleted()
 	}
@@ -898,6 +910,28 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 		}
 	}
 	return n, nil
+}
+
+// deleteBefore deletes the spans that started before t and, when there
+// were any, counts the deletion (change_state), in one transaction.
+func (s *Store) deleteBefore(ctx context.Context, t time.Time) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, "DELETE FROM spans WHERE timestamp < ?", t.UTC())
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		return 0, nil
+	}
+	if err := s.countDeletion(ctx, tx); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }
 
 // Stats implements store.Store.

@@ -98,3 +98,108 @@ func TestChangedSince(t *testing.T) {
 		t.Error("ChangedSince(a mark after the deletion) = changed; want nothing changed")
 	}
 }
+
+// Marks hold across restarts: after a reopen, a mark taken before tells
+// what the writes since changed, the merged old entries included, and a
+// deletion or a commit the log did not record makes it tell that
+// anything may have changed.
+func TestMarksHoldAcrossReopen(t *testing.T) {
+	defer duckdb.SetMaxChanges(16)()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "traces.duckdb")
+	s := open(t, path, duckdb.Options{})
+	defer func() { s.Close() }()
+	reopen := func() {
+		t.Helper()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = open(t, path, duckdb.Options{})
+	}
+	// Each Write then Mark is one commit; commit m's earliest span is
+	// Base plus offset(m) minutes.
+	offset := func(m int) time.Duration { return time.Duration((m*37)%101) * time.Minute }
+	var marks []uint64
+	for m := range 50 {
+		if err := s.Write(ctx, []span.Span{storetest.ServerSpan(m, storetest.Base.Add(offset(m)))}); err != nil {
+			t.Fatal(err)
+		}
+		mk, err := s.Mark(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		marks = append(marks, mk)
+	}
+	type answer struct {
+		e       time.Time
+		changed bool
+	}
+	before := make([]answer, len(marks))
+	for i, mk := range marks {
+		before[i].e, before[i].changed = s.ChangedSince(mk)
+		// Merged entries may report earlier than the exact time, never
+		// later.
+		exact := time.Time{}
+		for m := i + 1; m < len(marks); m++ {
+			if at := storetest.Base.Add(offset(m)); exact.IsZero() || at.Before(exact) {
+				exact = at
+			}
+		}
+		if before[i].changed != !exact.IsZero() || before[i].e.After(exact) {
+			t.Fatalf("ChangedSince(mark %d) = %v, %v; exact %v", i, before[i].e, before[i].changed, exact)
+		}
+	}
+	id := s.StoreID()
+	if id == "" {
+		t.Fatal("StoreID() is empty")
+	}
+	reopen()
+	if got := s.StoreID(); got != id {
+		t.Errorf("StoreID() after reopen = %q, want %q", got, id)
+	}
+	for i, mk := range marks {
+		e, changed := s.ChangedSince(mk)
+		if changed != before[i].changed || !e.Equal(before[i].e) {
+			t.Errorf("after reopen, ChangedSince(mark %d) = %v, %v; before it %v, %v", i, e, changed, before[i].e, before[i].changed)
+		}
+	}
+	last := marks[len(marks)-1]
+	if err := s.Write(ctx, []span.Span{storetest.ServerSpan(99, storetest.Base.Add(-time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	reopen() // the Write is committed from the write-ahead log on open
+	if e, changed := s.ChangedSince(last); !changed || !e.Equal(storetest.Base.Add(-time.Hour)) {
+		t.Errorf("ChangedSince(last mark) after a write and a reopen = %v, %v; want %v", e, changed, storetest.Base.Add(-time.Hour))
+	}
+	last, _ = s.Mark(ctx)
+	if _, err := s.DeleteBefore(ctx, storetest.Base); err != nil {
+		t.Fatal(err)
+	}
+	reopen()
+	if e, changed := s.ChangedSince(last); !changed || !e.IsZero() {
+		t.Errorf("ChangedSince(a mark before a deletion) after reopen = %v, %v; want anything changed", e, changed)
+	}
+	last, _ = s.Mark(ctx)
+	if _, changed := s.ChangedSince(last); changed {
+		t.Fatal("ChangedSince(now) = changed")
+	}
+	// A commit the log lacks (an earlier version wrote it).
+	if err := s.Write(ctx, []span.Span{storetest.ServerSpan(100, storetest.Base.Add(time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Mark(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, "DELETE FROM span_changes"); err != nil {
+		t.Fatal(err)
+	}
+	reopen()
+	if e, changed := s.ChangedSince(last); !changed || !e.IsZero() {
+		t.Errorf("ChangedSince(a mark before an unrecorded commit) = %v, %v; want anything changed", e, changed)
+	}
+	other := open(t, filepath.Join(t.TempDir(), "other.duckdb"), duckdb.Options{})
+	defer other.Close()
+	if other.StoreID() == s.StoreID() {
+		t.Errorf("two stores share the id %q", s.StoreID())
+	}
+}

@@ -7,3 +7,11 @@ func SetCompactChunkRows(n int64) func() {
 	compactChunkRows = n
 	return func() { compactChunkRows = old }
 }
+
+// SetMaxChanges sets the entries the change log holds before it merges
+// old ones; it returns the restore.
+func SetMaxChanges(n int) func() {
+	old := maxChanges
+	maxChanges = n
+	return func() { maxChanges = old }
+}

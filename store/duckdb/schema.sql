@@ -50,6 +50,17 @@ FROM spans;
 CREATE TABLE IF NOT EXISTS wal_state (applied_seq UBIGINT NOT NULL);
 INSERT INTO wal_state SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM wal_state);
 
+-- span_changes records each commit of spans, under the last log sequence
+-- number it holds, with the earliest start time of its spans (Unix
+-- microseconds): what was computed from the spans before a restart can
+-- tell what changed since (changes.go). Old entries are merged in pairs.
+CREATE TABLE IF NOT EXISTS span_changes (seq UBIGINT NOT NULL, earliest BIGINT NOT NULL);
+
+-- change_state names the store, and counts the times spans were deleted:
+-- a mark taken before a deletion can no longer tell what changed.
+CREATE TABLE IF NOT EXISTS change_state (store_id VARCHAR NOT NULL, deletions UBIGINT NOT NULL);
+INSERT INTO change_state SELECT CAST(uuid() AS VARCHAR), 0 WHERE NOT EXISTS (SELECT 1 FROM change_state);
+
 -- compactions records the periods (whole hours from the Unix epoch)
 -- rewritten in compactOrder (compact.go), and their spans at the time.
 CREATE TABLE IF NOT EXISTS compactions (
