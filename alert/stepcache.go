@@ -34,6 +34,7 @@ type StepCache struct {
 	entries  map[string]*stepEntry
 	bytes    int64
 	tick     uint64
+	gen      uint64 // counts the entries put and dropped
 	onResize func(bytes int64)
 }
 
@@ -81,6 +82,15 @@ func (c *StepCache) resized() {
 	if c.onResize != nil {
 		c.onResize(c.bytes)
 	}
+}
+
+// Generation returns a count that changes each time an entry is put in
+// the cache or dropped from it: a saved copy whose generation is the
+// cache's holds what the cache holds.
+func (c *StepCache) Generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
 }
 
 // stepKey identifies the evaluations of rule, replayed as replayed with
@@ -375,6 +385,7 @@ func (c *StepCache) put(key string, e *stepEntry, evicts bool) {
 	e.used = c.tick
 	c.entries[key] = e
 	c.bytes += e.bytes
+	c.gen++
 	c.evict(e)
 	c.resized()
 }
@@ -482,6 +493,7 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 
 func (c *StepCache) drop(key string, e *stepEntry) {
 	delete(c.entries, key)
+	c.gen++
 	c.bytes -= e.bytes
 	c.resized()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -142,10 +143,25 @@ func (s *Store) loadChanges(ctx context.Context, applied uint64) error {
 		return fmt.Errorf("read span_changes: %w", err)
 	}
 	if last < applied {
-		if err := s.countDeletion(ctx, s.db); err != nil {
+		// The log is complete from applied on: the entry says so to the
+		// next open, and, being at applied, no later mark reads it.
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("record unlogged commits: %w", err)
+		}
+		defer tx.Rollback()
+		if err := s.countDeletion(ctx, tx); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO span_changes VALUES (?, ?)", applied, int64(math.MaxInt64)); err != nil {
+			return fmt.Errorf("record unlogged commits: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("record unlogged commits: %w", err)
+		}
 		c.deleted()
+		c.committed(applied, math.MaxInt64)
+		last = applied
 	}
 	if c.rewrite != nil {
 		// Loading merged entries: the whole table becomes the log.
@@ -191,6 +207,11 @@ func (s *Store) ChangedSince(mark uint64) (earliest time.Time, changed bool) {
 		return time.Time{}, true
 	}
 	seq := mark & (1<<seqBits - 1)
+	if seq > s.applied.Load() {
+		// Past what the store holds: a mark of this store before it
+		// was restored from an older copy.
+		return time.Time{}, true
+	}
 	var e int64
 	for i := len(c.log) - 1; i >= 0 && c.log[i].seq > seq; i-- {
 		if !changed || c.log[i].earliest < e {

@@ -12,6 +12,7 @@ func TestChangesMergeConservatively(t *testing.T) {
 		times[m] = int64((m * 7919) % 10007)
 		s.changes.committed(uint64(m), times[m])
 	}
+	s.applied.Store(uint64(n))
 	if len(s.changes.log) > maxChanges {
 		t.Fatalf("log holds %d entries, more than %d", len(s.changes.log), maxChanges)
 	}

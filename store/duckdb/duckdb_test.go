@@ -197,6 +197,12 @@ func TestMarksHoldAcrossReopen(t *testing.T) {
 	if e, changed := s.ChangedSince(last); !changed || !e.IsZero() {
 		t.Errorf("ChangedSince(a mark before an unrecorded commit) = %v, %v; want anything changed", e, changed)
 	}
+	// A mark after that holds across a restart without writes.
+	last, _ = s.Mark(ctx)
+	reopen()
+	if e, changed := s.ChangedSince(last); changed {
+		t.Errorf("ChangedSince(a mark before a restart without writes) = %v, changed", e)
+	}
 	other := open(t, filepath.Join(t.TempDir(), "other.duckdb"), duckdb.Options{})
 	defer other.Close()
 	if other.StoreID() == s.StoreID() {
