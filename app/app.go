@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -68,6 +69,9 @@ type App struct {
 	// replays keeps rule evaluations for backtests and dry runs; nil when
 	// the store cannot tell what its writes changed or it is turned off.
 	replays *alert.StepCache
+	// replayFile keeps replays across restarts; nil when the store's
+	// marks do not outlive it.
+	replayFile *replayFile
 	// storeMetrics exports the span store's write path and compaction.
 	storeMetrics *storeMetrics
 	state        state.Store
@@ -146,6 +150,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		a.replays = alert.NewStepCache(ct, int64(cfg.Rules.ReplayCacheMB)<<20)
 		if opts.GCLimit > 0 {
 			a.replays.OnResize(a.waited.cached)
+		}
+		if _, durable := spans.(store.DurableMarks); durable && cfg.Data != "" {
+			a.replayFile = &replayFile{path: filepath.Join(cfg.Data, replayFileName)}
 		}
 	}
 	if err := a.openServices(); err != nil {
@@ -396,6 +403,7 @@ func (a *App) Close() error {
 			}
 		}
 		errs = append(errs, a.closeServices())
+		a.saveReplays()
 		if a.store != nil {
 			errs = append(errs, a.store.Close())
 		}

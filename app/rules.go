@@ -451,5 +451,6 @@ func (a *App) replayCache(ctx context.Context) *alert.StepCache {
 	if a.replays == nil || auth.FromContext(ctx).Scoped() {
 		return nil
 	}
+	a.loadReplays(ctx)
 	return a.replays
 }
