@@ -179,12 +179,11 @@ func (c *readCache) refresh(ctx context.Context, e *readEntry, conds, cols []str
 		return err
 	}
 	if len(e.chunks) > 0 {
-		if earliest, changed := c.changes.ChangedSince(e.mark); changed {
-			if earliest.IsZero() {
-				c.dropFrom(e, 0) // spans were deleted
-			} else {
-				c.dropFrom(e, slices.IndexFunc(e.chunks, func(ch readChunk) bool { return !ch.hi.Before(earliest) }))
-			}
+		switch ch := c.changes.ChangedSince(e.mark); {
+		case ch.Unknown, !ch.DeletedBefore.IsZero() && e.chunks[0].lo.Before(ch.DeletedBefore):
+			c.dropFrom(e, 0) // a chunk may hold deleted spans
+		case ch.Written:
+			c.dropFrom(e, slices.IndexFunc(e.chunks, func(k readChunk) bool { return !k.hi.Before(ch.WrittenFrom) }))
 		}
 	}
 	reach := at.Add(-lookback)

@@ -47,10 +47,13 @@ type stepEntry struct {
 	vals    table         // the distinct rows' values, in shape.columns' order
 	steps   [][]int32     // each step's rows, as indexes into vals
 	perStep time.Duration // what a step took to compute, on average
-	method  string
-	mark    uint64 // the store's mark before the rows were read
-	used    uint64
-	bytes   int64
+	// lookback is the furthest before its time a step's reads reach
+	// (sqlguard.Bounded).
+	lookback time.Duration
+	method   string
+	mark     uint64 // the store's mark before the rows were read
+	used     uint64
+	bytes    int64
 	// results are backtests whose every step came from the entry, by
 	// resultKey: replaying the state machine again would give them.
 	results map[string]*BacktestResult
@@ -114,7 +117,8 @@ func resultKey(r *Rule, steps []time.Time, opts BacktestOptions) string {
 // cache holds the backtest of them under resultKey rk, that. ok is false,
 // with nothing done, when r's rows cannot be kept (see StepCache).
 func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *Rule, steps []time.Time, opts BacktestOptions, rk string) (res cachedRows, ok bool, err error) {
-	if _, bounded := sqlguard.Bounded(r.SQL); !bounded || len(steps) == 0 {
+	lookback, bounded := sqlguard.Bounded(r.SQL)
+	if !bounded || len(steps) == 0 {
 		return cachedRows{}, false, nil
 	}
 	var args []any
@@ -187,6 +191,7 @@ func (c *StepCache) cachedReplay(ctx context.Context, q store.Querier, rule, r *
 				return
 			}
 			e.first, e.step, e.perStep, e.method, e.mark = steps[0], opts.Step, cost/time.Duration(len(steps)), method, mark
+			e.lookback = lookback
 			e.results = map[string]*BacktestResult{rk: &b}
 			// Steps other than the rule's interval (a backtest at finer
 			// steps) are kept only where they fit: a week of 1-minute
@@ -409,14 +414,19 @@ func (c *StepCache) evict(keep *stepEntry) {
 }
 
 // valid returns how many of e's first steps still hold: those before the
-// earliest span written since e was computed.
+// earliest span written since e was computed; none when spans its steps
+// read were deleted since (retention deletes spans far older than a
+// cached step reads).
 func (c *StepCache) valid(e *stepEntry) int {
-	earliest, changed := c.changes.ChangedSince(e.mark)
-	if !changed {
+	ch := c.changes.ChangedSince(e.mark)
+	if ch.Unknown || !ch.DeletedBefore.IsZero() && e.first.Add(-e.lookback).Before(ch.DeletedBefore) {
+		return 0
+	}
+	if !ch.Written {
 		return len(e.steps)
 	}
 	n := 0
-	for n < len(e.steps) && e.first.Add(time.Duration(n)*e.step).Before(earliest) {
+	for n < len(e.steps) && e.first.Add(time.Duration(n)*e.step).Before(ch.WrittenFrom) {
 		n++
 	}
 	return n
@@ -456,7 +466,8 @@ func (c *StepCache) merge(old, e *stepEntry) *stepEntry {
 			first, end = e.first, e.first.Add(limit)
 		}
 	}
-	m := &stepEntry{first: first, step: step, shape: e.shape, steps: make([][]int32, end.Sub(first)/step), method: e.method, mark: e.mark}
+	m := &stepEntry{first: first, step: step, shape: e.shape, steps: make([][]int32, end.Sub(first)/step), method: e.method, mark: e.mark,
+		lookback: max(old.lookback, e.lookback)}
 	// e's rows, then the old rows that steps kept from old still use.
 	var vals [][]any
 	at := int(e.first.Sub(first) / step)

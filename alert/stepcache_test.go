@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/span"
+	"github.com/tracehound/tracehound/store"
 )
 
 // A backtest with a step cache gives what one without gives, computes
@@ -181,8 +182,38 @@ func TestStepCacheEvicts(t *testing.T) {
 // still is a store to which nothing is written.
 type still struct{}
 
-func (still) Mark(context.Context) (uint64, error)  { return 1, nil }
-func (still) ChangedSince(uint64) (time.Time, bool) { return time.Time{}, false }
+func (still) Mark(context.Context) (uint64, error) { return 1, nil }
+func (still) ChangedSince(uint64) store.Changes    { return store.Changes{} }
+
+// changed is a store whose every mark has seen the same changes.
+type changed store.Changes
+
+func (changed) Mark(context.Context) (uint64, error) { return 1, nil }
+func (c changed) ChangedSince(uint64) store.Changes  { return store.Changes(c) }
+
+// A deletion voids an entry only when its steps read spans it deleted;
+// spans written since void the steps from the earliest's time on.
+func TestStepCacheValid(t *testing.T) {
+	e := &stepEntry{first: t0.Add(time.Hour), step: time.Minute, steps: make([][]int32, 10), lookback: 30 * time.Minute}
+	for _, tc := range []struct {
+		name string
+		ch   store.Changes
+		want int
+	}{
+		{"nothing", store.Changes{}, 10},
+		{"deleted before the reads", store.Changes{DeletedBefore: t0.Add(30 * time.Minute)}, 10},
+		{"deleted what the first step read", store.Changes{DeletedBefore: t0.Add(31 * time.Minute)}, 0},
+		{"written from the fourth step", store.Changes{Written: true, WrittenFrom: t0.Add(time.Hour + 3*time.Minute)}, 3},
+		{"written within the third step", store.Changes{Written: true, WrittenFrom: t0.Add(time.Hour + 2*time.Minute + time.Second)}, 3},
+		{"both", store.Changes{Written: true, WrittenFrom: t0.Add(time.Hour + 5*time.Minute), DeletedBefore: t0}, 5},
+		{"unknown", store.Changes{Unknown: true}, 0},
+	} {
+		c := NewStepCache(changed(tc.ch), 1<<20)
+		if got := c.valid(e); got != tc.want {
+			t.Errorf("%s: %d steps valid, want %d", tc.name, got, tc.want)
+		}
+	}
+}
 
 func TestStepCacheMerge(t *testing.T) {
 	c := NewStepCache(still{}, 1<<30)

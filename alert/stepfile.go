@@ -63,7 +63,7 @@ func (c *StepCache) Save(w io.Writer) (int, error) {
 // file cannot.
 func saveEntry(e *stepEntry) (stepfile.Entry, bool) {
 	s := stepfile.Entry{Key: e.key, First: e.first, Step: e.step, Columns: e.shape.columns, Label: e.shape.label,
-		Rows: e.vals.n, Steps: e.steps, PerStep: e.perStep, Method: e.method, Mark: e.mark}
+		Rows: e.vals.n, Steps: e.steps, PerStep: e.perStep, Lookback: e.lookback, Method: e.method, Mark: e.mark}
 	for _, c := range e.vals.cols {
 		sc := stepfile.Column{Null: c.null}
 		switch {
@@ -89,7 +89,7 @@ func saveEntry(e *stepEntry) (stepfile.Entry, bool) {
 // loadEntry returns the stepEntry s was saved from.
 func loadEntry(s stepfile.Entry) *stepEntry {
 	e := &stepEntry{first: s.First, step: s.Step, shape: rowShape{columns: s.Columns, label: s.Label},
-		steps: s.Steps, perStep: s.PerStep, method: s.Method, mark: s.Mark, key: s.Key}
+		steps: s.Steps, perStep: s.PerStep, lookback: s.Lookback, method: s.Method, mark: s.Mark, key: s.Key}
 	e.vals = table{n: s.Rows, cols: make([]valueColumn, len(s.Cols))}
 	for i, sc := range s.Cols {
 		e.vals.cols[i] = valueColumn{ints: sc.Ints, flts: sc.Flts, strs: sc.Strs, null: sc.Null, anys: sc.Anys}

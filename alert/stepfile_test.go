@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracehound/tracehound/alert/stepfile"
 	"github.com/tracehound/tracehound/span"
+	"github.com/tracehound/tracehound/sqlguard"
 	"github.com/tracehound/tracehound/store/duckdb"
 )
 
@@ -124,15 +125,33 @@ func TestStepCacheSurvivesRestart(t *testing.T) {
 			t.Errorf("a bad file changed the cache: %d bytes, %d entries", c.bytes, len(c.entries))
 		}
 	}
-	// Spans deleted: nothing of the file holds.
-	if _, err := traces.DeleteBefore(ctx, t0.Add(10*time.Minute)); err != nil {
-		t.Fatal(err)
+	// Retention: the entries whose steps read no deleted span hold.
+	cutoff := t0.Add(10 * time.Minute)
+	survive, earliestRead := 0, to
+	for _, r := range rules {
+		lookback, _ := sqlguard.Bounded(r.SQL)
+		if !from.Add(-lookback).Before(cutoff) {
+			survive++
+		}
+		if from.Add(-lookback).Before(earliestRead) {
+			earliestRead = from.Add(-lookback)
+		}
 	}
-	c := NewStepCache(traces, 64<<20)
-	if n, err := c.Load(ctx, bytes.NewReader(saveFile)); err != nil || n != 0 {
-		t.Errorf("Load() after a deletion = %d, %v; want no entry", n, err)
+	if survive == 0 {
+		t.Fatal("no rule's steps read only spans after the cutoff: the check checks nothing")
 	}
-
+	for _, del := range []struct {
+		before time.Time
+		want   int
+	}{{cutoff, survive}, {earliestRead.Add(time.Minute), 0}} {
+		if n, err := traces.DeleteBefore(ctx, del.before); err != nil || n == 0 {
+			t.Fatalf("DeleteBefore(%v) = %d, %v: the check checks nothing", del.before, n, err)
+		}
+		c := NewStepCache(traces, 64<<20)
+		if n, err := c.Load(ctx, bytes.NewReader(saveFile)); err != nil || n != del.want {
+			t.Errorf("Load() after a deletion before %v = %d, %v; want %d entries", del.before, n, err, del.want)
+		}
+	}
 }
 
 // Entries come back as they were; an entry holding values the file

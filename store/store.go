@@ -84,11 +84,27 @@ type ChangeTracker interface {
 	// returns the point the store's writes have reached: take it before
 	// reading what is to be kept.
 	Mark(ctx context.Context) (uint64, error)
-	// ChangedSince returns the earliest start time of the spans written
-	// after mark; changed is false when none was. A zero earliest with
-	// changed means anything may have changed (spans were deleted).
-	ChangedSince(mark uint64) (earliest time.Time, changed bool)
+	// ChangedSince tells what the store's writes and deletions changed
+	// after mark.
+	ChangedSince(mark uint64) Changes
 }
+
+// Changes is what a store's writes and deletions changed after a mark.
+// The zero Changes is nothing.
+type Changes struct {
+	// Written is set when spans were written; the earliest started at
+	// WrittenFrom.
+	Written     bool
+	WrittenFrom time.Time
+	// DeletedBefore, when set, is a time every deleted span started
+	// before (retention).
+	DeletedBefore time.Time
+	// Unknown: anything may have changed; the store cannot tell what.
+	Unknown bool
+}
+
+// Any reports whether anything changed.
+func (c Changes) Any() bool { return c.Written || !c.DeletedBefore.IsZero() || c.Unknown }
 
 // DurableMarks is a ChangeTracker whose marks hold across restarts: a
 // mark taken before the store was closed still tells, once it is open

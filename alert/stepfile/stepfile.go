@@ -19,7 +19,7 @@ import (
 )
 
 // magic begins every file; the version changes with the format.
-const magic = "tracehound step cache v1"
+const magic = "tracehound step cache v2"
 
 // MaxSize bounds the file Read reads.
 const MaxSize = 4 << 30
@@ -37,8 +37,10 @@ type Entry struct {
 	Cols    []Column // one per column
 	Steps   [][]int32
 	PerStep time.Duration
-	Method  string
-	Mark    uint64
+	// Lookback is the furthest before its time a step's reads reach.
+	Lookback time.Duration
+	Method   string
+	Mark     uint64
 }
 
 // Column is one column's values: Ints, Flts or Strs (with Null marking
@@ -72,17 +74,18 @@ type header struct {
 // entry and column are Entry and Column as written: the values of mixed
 // columns each with its type.
 type entry struct {
-	Key     string
-	First   time.Time
-	Step    time.Duration
-	Columns []string
-	Label   []bool
-	Rows    int
-	Cols    []column
-	Steps   [][]int32
-	PerStep time.Duration
-	Method  string
-	Mark    uint64
+	Key      string
+	First    time.Time
+	Step     time.Duration
+	Columns  []string
+	Label    []bool
+	Rows     int
+	Cols     []column
+	Steps    [][]int32
+	PerStep  time.Duration
+	Lookback time.Duration
+	Method   string
+	Mark     uint64
 }
 
 type column struct {
@@ -110,7 +113,7 @@ func Write(w io.Writer, storeID string, entries []Entry) error {
 	}
 	for _, e := range entries {
 		we := entry{Key: e.Key, First: e.First, Step: e.Step, Columns: e.Columns, Label: e.Label, Rows: e.Rows,
-			Steps: e.Steps, PerStep: e.PerStep, Method: e.Method, Mark: e.Mark}
+			Steps: e.Steps, PerStep: e.PerStep, Lookback: e.Lookback, Method: e.Method, Mark: e.Mark}
 		for _, c := range e.Cols {
 			wc := column{Kind: c.Kind, Ints: c.Ints, Flts: c.Flts, Strs: c.Strs, Null: c.Null}
 			if c.Kind == Anys {
@@ -169,6 +172,8 @@ func (we *entry) check() (Entry, error) {
 		return Entry{}, errors.New("no key")
 	case we.Step <= 0:
 		return Entry{}, fmt.Errorf("step %v", we.Step)
+	case we.Lookback < 0:
+		return Entry{}, fmt.Errorf("lookback %v", we.Lookback)
 	case len(we.Label) != len(we.Columns) || len(we.Cols) != len(we.Columns):
 		return Entry{}, fmt.Errorf("%d columns, %d labels and %d value columns", len(we.Columns), len(we.Label), len(we.Cols))
 	case we.Rows < 0:
@@ -177,7 +182,7 @@ func (we *entry) check() (Entry, error) {
 		return Entry{}, errors.New("columns out of order")
 	}
 	e := Entry{Key: we.Key, First: we.First, Step: we.Step, Columns: we.Columns, Label: we.Label, Rows: we.Rows,
-		Steps: we.Steps, PerStep: we.PerStep, Method: we.Method, Mark: we.Mark, Cols: make([]Column, len(we.Cols))}
+		Steps: we.Steps, PerStep: we.PerStep, Lookback: we.Lookback, Method: we.Method, Mark: we.Mark, Cols: make([]Column, len(we.Cols))}
 	for i, wc := range we.Cols {
 		c := &e.Cols[i]
 		c.Kind = wc.Kind

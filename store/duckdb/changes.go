@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tracehound/tracehound/store"
 )
 
 // changes records the earliest span time of each commit by the log
@@ -17,17 +19,22 @@ import (
 // A mark is the last committed sequence number, with the count of
 // deletions in its top bits: what is read after taking a mark holds
 // every Write up to it, and the commits of later ones are recorded under
-// their higher numbers.
+// their higher numbers. Each deletion (retention) records the time it
+// removed the spans before, under its count; a change the log cannot
+// tell (see loadChanges) counts as a deletion without a time, and a mark
+// before it can tell nothing.
 //
 // The log is also kept in the database (span_changes), each entry in the
-// transaction of its commit, and the count of deletions (change_state)
-// in the transaction of the deletion; sequence numbers go on from one
-// open to the next, so marks hold across restarts (store.DurableMarks).
+// transaction of its commit, and the deletions (change_state,
+// span_deletions) in the transaction of each; sequence numbers go on
+// from one open to the next, so marks hold across restarts
+// (store.DurableMarks).
 type changes struct {
 	mu        sync.Mutex
 	storeID   string
 	deletions uint64
-	log       []change // oldest first; at most maxChanges
+	cuts      map[uint64]int64 // deletion count → the time it deleted before (Unix µs); the last maxCuts
+	log       []change         // oldest first; at most maxChanges
 	// rewrite, when set, is a merge of the log's older entries that the
 	// next commit makes in span_changes too.
 	rewrite *changeRewrite
@@ -105,14 +112,25 @@ func (c *changes) restoreRewrite(r *changeRewrite) {
 	}
 }
 
-// deleted records that spans were deleted: no earlier mark can tell what
-// changed.
-func (c *changes) deleted() {
+// maxCuts bounds the deletions whose times are kept: a mark from before
+// older ones can tell nothing. Retention runs hourly: six weeks.
+const maxCuts = 1024
+
+// deleted records deletion number n of the spans that started before
+// before (Unix microseconds); 0 for a change the log cannot tell.
+func (c *changes) deleted(n uint64, before int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.deletions++
-	c.log = c.log[:0]
-	c.rewrite = nil
+	c.deletions = n
+	if c.cuts == nil {
+		c.cuts = map[uint64]int64{}
+	}
+	if before != 0 {
+		c.cuts[n] = before
+	}
+	if n > maxCuts {
+		delete(c.cuts, n-maxCuts)
+	}
 }
 
 // loadChanges reads the log and the count of deletions kept in the
@@ -124,6 +142,24 @@ func (s *Store) loadChanges(ctx context.Context, applied uint64) error {
 	c := &s.changes
 	if err := s.db.QueryRowContext(ctx, "SELECT store_id, deletions FROM change_state").Scan(&c.storeID, &c.deletions); err != nil {
 		return fmt.Errorf("read change_state: %w", err)
+	}
+	c.cuts = map[uint64]int64{}
+	cuts, err := s.db.QueryContext(ctx, "SELECT n, before FROM span_deletions WHERE n > ?", max(c.deletions, maxCuts)-maxCuts)
+	if err != nil {
+		return fmt.Errorf("read span_deletions: %w", err)
+	}
+	for cuts.Next() {
+		var n uint64
+		var before int64
+		if err := cuts.Scan(&n, &before); err != nil {
+			cuts.Close()
+			return fmt.Errorf("read span_deletions: %w", err)
+		}
+		c.cuts[n] = before
+	}
+	cuts.Close()
+	if err := cuts.Err(); err != nil {
+		return fmt.Errorf("read span_deletions: %w", err)
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT seq, earliest FROM span_changes ORDER BY seq")
 	if err != nil {
@@ -150,7 +186,8 @@ func (s *Store) loadChanges(ctx context.Context, applied uint64) error {
 			return fmt.Errorf("record unlogged commits: %w", err)
 		}
 		defer tx.Rollback()
-		if err := s.countDeletion(ctx, tx); err != nil {
+		n, err := s.countDeletion(ctx, tx, 0)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO span_changes VALUES (?, ?)", applied, int64(math.MaxInt64)); err != nil {
@@ -159,7 +196,7 @@ func (s *Store) loadChanges(ctx context.Context, applied uint64) error {
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("record unlogged commits: %w", err)
 		}
-		c.deleted()
+		c.deleted(n, 0)
 		c.committed(applied, math.MaxInt64)
 		last = applied
 	}
@@ -170,15 +207,24 @@ func (s *Store) loadChanges(ctx context.Context, applied uint64) error {
 	return nil
 }
 
-// countDeletion counts a deletion of spans in change_state, through ex
-// (the deletion's transaction).
-func (s *Store) countDeletion(ctx context.Context, ex interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}) error {
-	if _, err := ex.ExecContext(ctx, "UPDATE change_state SET deletions = deletions + 1"); err != nil {
-		return fmt.Errorf("count deletion: %w", err)
+// countDeletion counts a deletion of the spans that started before
+// before (Unix microseconds; 0: a change the log cannot tell) in
+// change_state and span_deletions, through tx (the deletion's
+// transaction), and returns its number.
+func (s *Store) countDeletion(ctx context.Context, tx *sql.Tx, before int64) (uint64, error) {
+	var n uint64
+	if err := tx.QueryRowContext(ctx, "UPDATE change_state SET deletions = deletions + 1 RETURNING deletions").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count deletion: %w", err)
 	}
-	return nil
+	if before != 0 {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO span_deletions VALUES (?, ?)", n, before); err != nil {
+			return 0, fmt.Errorf("count deletion: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM span_deletions WHERE n <= ?", max(n, maxCuts)-maxCuts); err != nil {
+		return 0, fmt.Errorf("count deletion: %w", err)
+	}
+	return n, nil
 }
 
 // Mark implements store.ChangeTracker.
@@ -199,28 +245,40 @@ func (s *Store) StoreID() string {
 }
 
 // ChangedSince implements store.ChangeTracker.
-func (s *Store) ChangedSince(mark uint64) (earliest time.Time, changed bool) {
+func (s *Store) ChangedSince(mark uint64) store.Changes {
 	c := &s.changes
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if mark>>seqBits != c.deletions&(1<<(64-seqBits)-1) {
-		return time.Time{}, true
-	}
+	var ch store.Changes
 	seq := mark & (1<<seqBits - 1)
 	if seq > s.applied.Load() {
 		// Past what the store holds: a mark of this store before it
 		// was restored from an older copy.
-		return time.Time{}, true
+		return store.Changes{Unknown: true}
+	}
+	const countMask = 1<<(64-seqBits) - 1
+	k, now := mark>>seqBits, c.deletions&countMask
+	if k > now {
+		return store.Changes{Unknown: true}
+	}
+	for n := k + 1; n <= now; n++ {
+		before, ok := c.cuts[n]
+		if !ok {
+			return store.Changes{Unknown: true}
+		}
+		if t := time.UnixMicro(before).UTC(); t.After(ch.DeletedBefore) {
+			ch.DeletedBefore = t
+		}
 	}
 	var e int64
 	for i := len(c.log) - 1; i >= 0 && c.log[i].seq > seq; i-- {
-		if !changed || c.log[i].earliest < e {
+		if !ch.Written || c.log[i].earliest < e {
 			e = c.log[i].earliest
 		}
-		changed = true
+		ch.Written = true
 	}
-	if !changed {
-		return time.Time{}, false
+	if ch.Written {
+		ch.WrittenFrom = time.UnixMicro(e).UTC()
 	}
-	return time.UnixMicro(e).UTC(), true
+	return ch
 }

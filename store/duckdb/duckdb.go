@@ -898,9 +898,6 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("delete spans before %s: %w", t.UTC().Format(time.RFC3339), err)
 	}
-	if n > 0 {
-		s.changes.deleted()
-	}
 	if _, err := s.db.ExecContext(ctx, "DELETE FROM compactions WHERE (start_hour + hours) * ? <= epoch_us(?)", hourUS, t.UTC()); err != nil {
 		return n, fmt.Errorf("delete compactions before %s: %w", t.UTC().Format(time.RFC3339), err)
 	}
@@ -928,10 +925,21 @@ func (s *Store) deleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if err := s.countDeletion(ctx, tx); err != nil {
+	// Every deleted span started before t: the microsecond after its
+	// start, rounded up, is still no later than t.
+	before := t.UnixMicro()
+	if t.Sub(time.UnixMicro(before)) > 0 {
+		before++
+	}
+	count, err := s.countDeletion(ctx, tx, before)
+	if err != nil {
 		return 0, err
 	}
-	return n, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	s.changes.deleted(count, before)
+	return n, nil
 }
 
 // Stats implements store.Store.

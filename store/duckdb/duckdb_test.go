@@ -73,35 +73,49 @@ func TestChangedSince(t *testing.T) {
 		}
 		return m
 	}
+	written := func(d time.Duration) store.Changes {
+		return store.Changes{Written: true, WrittenFrom: storetest.Base.Add(d)}
+	}
 	write(0, time.Minute)
 	m1 := mark()
-	if _, changed := s.ChangedSince(m1); changed {
-		t.Fatal("ChangedSince(now) = changed; want nothing changed")
+	if ch := s.ChangedSince(m1); ch.Any() {
+		t.Fatalf("ChangedSince(now) = %+v; want nothing changed", ch)
 	}
 	write(2*time.Hour, 10*time.Minute)
 	m2 := mark() // commits the Write acknowledged before it
-	if e, changed := s.ChangedSince(m1); !changed || !e.Equal(storetest.Base.Add(10*time.Minute)) {
-		t.Errorf("ChangedSince(m1) = %v, %v; want %v", e, changed, storetest.Base.Add(10*time.Minute))
+	if ch := s.ChangedSince(m1); ch != written(10*time.Minute) {
+		t.Errorf("ChangedSince(m1) = %+v; want %+v", ch, written(10*time.Minute))
 	}
 	write(3 * time.Hour)
 	mark()
-	if e, changed := s.ChangedSince(m2); !changed || !e.Equal(storetest.Base.Add(3*time.Hour)) {
-		t.Errorf("ChangedSince(m2) = %v, %v; want %v", e, changed, storetest.Base.Add(3*time.Hour))
+	if ch := s.ChangedSince(m2); ch != written(3*time.Hour) {
+		t.Errorf("ChangedSince(m2) = %+v; want %+v", ch, written(3*time.Hour))
 	}
+	// A deletion tells what it deleted before.
 	if _, err := s.DeleteBefore(ctx, storetest.Base.Add(5*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if e, changed := s.ChangedSince(m2); !changed || !e.IsZero() {
-		t.Errorf("ChangedSince(a mark before a deletion) = %v, %v; want anything changed", e, changed)
+	want := written(3 * time.Hour)
+	want.DeletedBefore = storetest.Base.Add(5 * time.Minute)
+	if ch := s.ChangedSince(m2); ch != want {
+		t.Errorf("ChangedSince(a mark before a deletion) = %+v; want %+v", ch, want)
 	}
-	if _, changed := s.ChangedSince(mark()); changed {
-		t.Error("ChangedSince(a mark after the deletion) = changed; want nothing changed")
+	if ch := s.ChangedSince(mark()); ch.Any() {
+		t.Errorf("ChangedSince(a mark after the deletion) = %+v; want nothing changed", ch)
+	}
+	// A deletion of nothing changes nothing.
+	m3 := mark()
+	if _, err := s.DeleteBefore(ctx, storetest.Base); err != nil {
+		t.Fatal(err)
+	}
+	if ch := s.ChangedSince(m3); ch.Any() {
+		t.Errorf("ChangedSince(a mark before a deletion of nothing) = %+v; want nothing changed", ch)
 	}
 }
 
 // Marks hold across restarts: after a reopen, a mark taken before tells
-// what the writes since changed, the merged old entries included, and a
-// deletion or a commit the log did not record makes it tell that
+// what the writes and deletions since changed, the merged old entries
+// included, and a commit the log did not record makes it tell that
 // anything may have changed.
 func TestMarksHoldAcrossReopen(t *testing.T) {
 	defer duckdb.SetMaxChanges(16)()
@@ -130,13 +144,9 @@ func TestMarksHoldAcrossReopen(t *testing.T) {
 		}
 		marks = append(marks, mk)
 	}
-	type answer struct {
-		e       time.Time
-		changed bool
-	}
-	before := make([]answer, len(marks))
+	before := make([]store.Changes, len(marks))
 	for i, mk := range marks {
-		before[i].e, before[i].changed = s.ChangedSince(mk)
+		before[i] = s.ChangedSince(mk)
 		// Merged entries may report earlier than the exact time, never
 		// later.
 		exact := time.Time{}
@@ -145,8 +155,8 @@ func TestMarksHoldAcrossReopen(t *testing.T) {
 				exact = at
 			}
 		}
-		if before[i].changed != !exact.IsZero() || before[i].e.After(exact) {
-			t.Fatalf("ChangedSince(mark %d) = %v, %v; exact %v", i, before[i].e, before[i].changed, exact)
+		if before[i].Written != !exact.IsZero() || before[i].WrittenFrom.After(exact) || before[i].Unknown || !before[i].DeletedBefore.IsZero() {
+			t.Fatalf("ChangedSince(mark %d) = %+v; exact %v", i, before[i], exact)
 		}
 	}
 	id := s.StoreID()
@@ -158,9 +168,8 @@ func TestMarksHoldAcrossReopen(t *testing.T) {
 		t.Errorf("StoreID() after reopen = %q, want %q", got, id)
 	}
 	for i, mk := range marks {
-		e, changed := s.ChangedSince(mk)
-		if changed != before[i].changed || !e.Equal(before[i].e) {
-			t.Errorf("after reopen, ChangedSince(mark %d) = %v, %v; before it %v, %v", i, e, changed, before[i].e, before[i].changed)
+		if ch := s.ChangedSince(mk); ch != before[i] {
+			t.Errorf("after reopen, ChangedSince(mark %d) = %+v; before it %+v", i, ch, before[i])
 		}
 	}
 	last := marks[len(marks)-1]
@@ -168,20 +177,21 @@ func TestMarksHoldAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopen() // the Write is committed from the write-ahead log on open
-	if e, changed := s.ChangedSince(last); !changed || !e.Equal(storetest.Base.Add(-time.Hour)) {
-		t.Errorf("ChangedSince(last mark) after a write and a reopen = %v, %v; want %v", e, changed, storetest.Base.Add(-time.Hour))
+	want := store.Changes{Written: true, WrittenFrom: storetest.Base.Add(-time.Hour)}
+	if ch := s.ChangedSince(last); ch != want {
+		t.Errorf("ChangedSince(last mark) after a write and a reopen = %+v; want %+v", ch, want)
 	}
 	last, _ = s.Mark(ctx)
 	if _, err := s.DeleteBefore(ctx, storetest.Base); err != nil {
 		t.Fatal(err)
 	}
 	reopen()
-	if e, changed := s.ChangedSince(last); !changed || !e.IsZero() {
-		t.Errorf("ChangedSince(a mark before a deletion) after reopen = %v, %v; want anything changed", e, changed)
+	if ch := s.ChangedSince(last); ch != (store.Changes{DeletedBefore: storetest.Base}) {
+		t.Errorf("ChangedSince(a mark before a deletion) after reopen = %+v; want deleted before %v", ch, storetest.Base)
 	}
 	last, _ = s.Mark(ctx)
-	if _, changed := s.ChangedSince(last); changed {
-		t.Fatal("ChangedSince(now) = changed")
+	if ch := s.ChangedSince(last); ch.Any() {
+		t.Fatalf("ChangedSince(now) = %+v", ch)
 	}
 	// A commit the log lacks (an earlier version wrote it).
 	if err := s.Write(ctx, []span.Span{storetest.ServerSpan(100, storetest.Base.Add(time.Hour))}); err != nil {
@@ -194,14 +204,14 @@ func TestMarksHoldAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopen()
-	if e, changed := s.ChangedSince(last); !changed || !e.IsZero() {
-		t.Errorf("ChangedSince(a mark before an unrecorded commit) = %v, %v; want anything changed", e, changed)
+	if ch := s.ChangedSince(last); !ch.Unknown {
+		t.Errorf("ChangedSince(a mark before an unrecorded commit) = %+v; want anything changed", ch)
 	}
 	// A mark after that holds across a restart without writes.
 	last, _ = s.Mark(ctx)
 	reopen()
-	if e, changed := s.ChangedSince(last); changed {
-		t.Errorf("ChangedSince(a mark before a restart without writes) = %v, changed", e)
+	if ch := s.ChangedSince(last); ch.Any() {
+		t.Errorf("ChangedSince(a mark before a restart without writes) = %+v", ch)
 	}
 	other := open(t, filepath.Join(t.TempDir(), "other.duckdb"), duckdb.Options{})
 	defer other.Close()

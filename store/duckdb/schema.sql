@@ -56,10 +56,12 @@ INSERT INTO wal_state SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM wal_state);
 -- tell what changed since (changes.go). Old entries are merged in pairs.
 CREATE TABLE IF NOT EXISTS span_changes (seq UBIGINT NOT NULL, earliest BIGINT NOT NULL);
 
--- change_state names the store, and counts the times spans were deleted:
--- a mark taken before a deletion can no longer tell what changed.
+-- change_state names the store, and counts the deletions of spans and the
+-- changes the log did not record; span_deletions keeps, by that count,
+-- the time each deletion removed the spans before (the recent ones).
 CREATE TABLE IF NOT EXISTS change_state (store_id VARCHAR NOT NULL, deletions UBIGINT NOT NULL);
 INSERT INTO change_state SELECT CAST(uuid() AS VARCHAR), 0 WHERE NOT EXISTS (SELECT 1 FROM change_state);
+CREATE TABLE IF NOT EXISTS span_deletions (n UBIGINT NOT NULL, before BIGINT NOT NULL);
 
 -- compactions records the periods (whole hours from the Unix epoch)
 -- rewritten in compactOrder (compact.go), and their spans at the time.
