@@ -89,8 +89,10 @@ func (a *App) SeededScenario() (scenario.Summary, bool) {
 }
 
 // RunLiveTraffic runs the scenario's service on loopback with simulated
-// clients, exporting to this App, until ctx ends.
-func (a *App) RunLiveTraffic(ctx context.Context, rate float64, ready func(url string)) error {
+// clients, exporting to this App, until ctx ends. seed is the seeded
+// scenario's: the live clients are then the accounts, keys and
+// addresses of the seeded days, not strangers.
+func (a *App) RunLiveTraffic(ctx context.Context, rate float64, seed uint64, ready func(url string)) error {
 	headers, err := a.ingestToken(ctx)
 	if err != nil {
 		return err
@@ -100,6 +102,7 @@ func (a *App) RunLiveTraffic(ctx context.Context, rate float64, ready func(url s
 		Endpoint: "http://" + a.OTLPHTTPAddr(),
 		Protocol: scenario.ProtocolHTTP,
 		Rate:     rate,
+		Seed:     seed,
 		Ready:    ready,
 	})
 }

@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/tracehound/tracehound/app"
 	"github.com/tracehound/tracehound/scenario"
@@ -70,5 +72,26 @@ func TestSeedScenarioLandsInStore(t *testing.T) {
 	}
 	if seeded, ok := s.SeededScenario(); !ok || seeded.Requests != sum.Requests {
 		t.Errorf("SeededScenario = %v, %v; want the summary just written", seeded.Requests, ok)
+	}
+
+	// Live traffic after the seeded days comes from the seeded clients:
+	// their keys were seen before, not strangers every key inventory
+	// would call new.
+	began := time.Now().UTC()
+	liveCtx, stop := context.WithTimeout(ctx, 3*time.Second)
+	defer stop()
+	if err := s.RunLiveTraffic(liveCtx, 60, sum.Seed, nil); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("RunLiveTraffic: %v", err)
+	}
+	res, err = s.SQL(ctx, fmt.Sprintf(`SELECT count() AS live,
+		countIf(api_key_id IN (SELECT api_key_id FROM traces WHERE timestamp < TIMESTAMPTZ '%s')) AS known
+		FROM traces WHERE span_kind = 'Server' AND api_key_id != '' AND timestamp >= TIMESTAMPTZ '%s'`,
+		began.Format(time.RFC3339Nano), began.Format(time.RFC3339Nano)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, known := res.Rows[0][0].(int64), res.Rows[0][1].(int64)
+	if live < 50 || float64(known) < 0.9*float64(live) {
+		t.Errorf("%d live requests with a key, %d of them with a key seen in the seeded days; want nearly all", live, known)
 	}
 }

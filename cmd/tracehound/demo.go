@@ -107,7 +107,7 @@ in a few minutes. The campaign keeps its figures at every scale.`,
 			}
 			fmt.Fprintf(g.stderr, "\nServing with live traffic; press Ctrl-C to stop.\n")
 			liveErr := make(chan error, 1)
-			go func() { liveErr <- a.RunLiveTraffic(runCtx, rate, nil) }()
+			go func() { liveErr <- a.RunLiveTraffic(runCtx, rate, sum.Seed, nil) }()
 			select {
 			case err := <-done:
 				return err
