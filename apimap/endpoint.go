@@ -126,8 +126,9 @@ type Auth struct {
 	UnauthenticatedDenied int64     `json:"unauthenticated_denied"`
 }
 
-// authState derives the state from the counts.
-func authState(unauth2xx, unauthDenied int64) AuthState {
+// AuthStateOf derives the state from the counts of requests without a
+// credential that were served (2xx) and refused (401, 403).
+func AuthStateOf(unauth2xx, unauthDenied int64) AuthState {
 	switch {
 	case unauth2xx > 0 && unauthDenied > 0:
 		return AuthMixed

@@ -363,7 +363,7 @@ func (b *builder) queryStats(ctx context.Context, q store.Querier, keys []uint64
 			Unauthenticated2xx:    r.int(row, "unauthenticated_2xx"),
 			UnauthenticatedDenied: r.int(row, "unauthenticated_denied"),
 		}
-		e.Auth.State = authState(e.Auth.Unauthenticated2xx, e.Auth.UnauthenticatedDenied)
+		e.Auth.State = AuthStateOf(e.Auth.Unauthenticated2xx, e.Auth.UnauthenticatedDenied)
 	}
 	if r.err != nil {
 		return fmt.Errorf("build inventory: endpoint statistics: %w", r.err)

@@ -15,6 +15,7 @@ import (
 	"github.com/tracehound/tracehound/detect"
 	"github.com/tracehound/tracehound/ipintel"
 	"github.com/tracehound/tracehound/llm"
+	"github.com/tracehound/tracehound/state"
 )
 
 // Bounds of investigations.
@@ -151,17 +152,19 @@ func isDataCenter(usage string) bool {
 	return usage == ipintel.UsageDataCenter || strings.Contains(strings.ToLower(usage), "data center") || strings.Contains(strings.ToLower(usage), "hosting")
 }
 
-// factsCache keeps the endpoint facts of an inventory built when no map
-// snapshot exists.
+// factsCache keeps the endpoint facts of the latest map snapshot, or of
+// an inventory built when no snapshot exists.
 type factsCache struct {
-	mu    sync.Mutex
-	facts map[string]detect.EndpointFacts
-	built time.Time
+	mu       sync.Mutex
+	facts    map[string]detect.EndpointFacts
+	snapshot int64     // the latest snapshot the facts come from; 0: an inventory
+	built    time.Time // when the inventory was built
 }
 
 // endpointFacts returns the API map's facts for the detectors: from the
-// latest map snapshot, or else from an inventory of the configured window,
-// built once and reused for a few minutes.
+// latest map snapshot (auth judged over the snapshots of the map's
+// window), or else from an inventory of the configured window, built once
+// and reused for a few minutes.
 func (a *App) endpointFacts(ctx context.Context) detect.EndpointFunc {
 	facts, err := a.loadFacts(ctx)
 	if err != nil {
@@ -178,13 +181,50 @@ func (a *App) endpointFacts(ctx context.Context) detect.EndpointFunc {
 }
 
 func (a *App) loadFacts(ctx context.Context) (map[string]detect.EndpointFacts, error) {
-	snaps, err := a.state.MapSnapshots(ctx, 1)
+	snaps, err := a.state.MapSnapshots(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	var eps []apimap.Endpoint
+	c := &a.facts
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if len(snaps) > 0 {
-		snap, err := a.state.MapSnapshot(ctx, snaps[0].ID)
+		if c.facts != nil && c.snapshot == snaps[0].ID {
+			return c.facts, nil
+		}
+		eps, err := a.snapshotFacts(ctx, snaps)
+		if err != nil {
+			return nil, err
+		}
+		c.facts, c.snapshot = indexFacts(eps), snaps[0].ID
+		return c.facts, nil
+	}
+	if c.facts != nil && c.snapshot == 0 && a.now().Sub(c.built) < factsTTL {
+		return c.facts, nil
+	}
+	v, err := a.inventory(ctx, 0, "")
+	if err != nil {
+		return nil, err
+	}
+	c.facts, c.snapshot, c.built = indexFacts(v.inv.Endpoints), 0, a.now()
+	return c.facts, nil
+}
+
+// snapshotFacts returns the endpoints of the latest of snaps (newest
+// first), each with its auth state judged from every snapshot taken
+// within the map's window: a snapshot covers only the traffic since the
+// one before, whose callers may all have carried a credential, and the
+// map the user reads judges the whole window.
+func (a *App) snapshotFacts(ctx context.Context, snaps []state.MapSnapshot) ([]apimap.Endpoint, error) {
+	since := snaps[0].TakenAt.Add(-time.Duration(a.cfg.APIMap.Window))
+	var eps []apimap.Endpoint
+	type evidence struct{ served, denied int64 }
+	seen := map[string]evidence{}
+	for i, sm := range snaps {
+		if i > 0 && !sm.TakenAt.After(since) {
+			break
+		}
+		snap, err := a.state.MapSnapshot(ctx, sm.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -193,25 +233,20 @@ func (a *App) loadFacts(ctx context.Context) (map[string]detect.EndpointFacts, e
 			if err := json.Unmarshal(se.Data, &e); err != nil {
 				return nil, fmt.Errorf("snapshot %d: %w", snap.ID, err)
 			}
-			eps = append(eps, e)
+			ev := seen[e.ID]
+			ev.served += e.Auth.Unauthenticated2xx
+			ev.denied += e.Auth.UnauthenticatedDenied
+			seen[e.ID] = ev
+			if i == 0 {
+				eps = append(eps, e)
+			}
 		}
-	} else {
-		c := &a.facts
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.facts != nil && a.now().Sub(c.built) < factsTTL {
-			return c.facts, nil
-		}
-		v, err := a.inventory(ctx, 0, "")
-		if err != nil {
-			return nil, err
-		}
-		eps = v.inv.Endpoints
-		defer func() { c.built = a.now() }()
-		c.facts = indexFacts(eps)
-		return c.facts, nil
 	}
-	return indexFacts(eps), nil
+	for i := range eps {
+		ev := seen[eps[i].ID]
+		eps[i].Auth.State = apimap.AuthStateOf(ev.served, ev.denied)
+	}
+	return eps, nil
 }
 
 // indexFacts keys facts by "service method template", and by " method
