@@ -97,16 +97,16 @@ func loadEntry(s stepfile.Entry) *stepEntry {
 	return e
 }
 
-// Load reads into c the entries r holds (written by Save) that still
-// hold some steps for the store, as many as fit, and returns how many it
-// kept. A file of another store (ErrOtherStore), or one that is not
+// Load reads into c the entries r, a file of size bytes written by
+// Save, holds that still hold some steps for the store, as many as fit,
+// and returns how many it kept. A file of another store (ErrOtherStore), or one that is not
 // such a file, is an error, and c is left as it was.
-func (c *StepCache) Load(ctx context.Context, r io.Reader) (int, error) {
+func (c *StepCache) Load(ctx context.Context, r io.Reader, size int64) (int, error) {
 	dm, ok := c.changes.(store.DurableMarks)
 	if !ok {
 		return 0, errors.New("load the replay cache: the span store's marks do not outlive it")
 	}
-	id, saved, err := stepfile.Read(r)
+	id, saved, err := stepfile.Read(r, size)
 	if err != nil {
 		return 0, fmt.Errorf("load the replay cache: %w", err)
 	}

@@ -81,7 +81,7 @@ func TestStepCacheSurvivesRestart(t *testing.T) {
 	load := func(name string) *StepCache {
 		t.Helper()
 		c := NewStepCache(traces, 64<<20)
-		n, err := c.Load(ctx, bytes.NewReader(saveFile))
+		n, err := c.Load(ctx, bytes.NewReader(saveFile), int64(len(saveFile)))
 		if err != nil || n != len(rules) {
 			t.Fatalf("%s: Load() = %d, %v; want %d entries", name, n, err, len(rules))
 		}
@@ -111,14 +111,14 @@ func TestStepCacheSurvivesRestart(t *testing.T) {
 
 	// Another store's file.
 	other := openTraces(t)
-	if n, err := NewStepCache(other, 64<<20).Load(ctx, bytes.NewReader(saveFile)); !errors.Is(err, ErrOtherStore) || n != 0 {
+	if n, err := NewStepCache(other, 64<<20).Load(ctx, bytes.NewReader(saveFile), int64(len(saveFile))); !errors.Is(err, ErrOtherStore) || n != 0 {
 		t.Errorf("Load() of another store's file = %d, %v; want ErrOtherStore", n, err)
 	}
 	// Not a cache file, or a cut one: an error, and the cache as it was.
 	for _, bad := range [][]byte{nil, []byte("not a cache"), saveFile[:len(saveFile)/2]} {
 		c := load("before a bad file")
 		held := c.bytes
-		if n, err := c.Load(ctx, bytes.NewReader(bad)); err == nil || n != 0 {
+		if n, err := c.Load(ctx, bytes.NewReader(bad), int64(len(bad))); err == nil || n != 0 {
 			t.Errorf("Load(%d bytes of a bad file) = %d, %v; want an error", len(bad), n, err)
 		}
 		if c.bytes != held || len(c.entries) != len(rules) {
@@ -148,7 +148,7 @@ func TestStepCacheSurvivesRestart(t *testing.T) {
 			t.Fatalf("DeleteBefore(%v) = %d, %v: the check checks nothing", del.before, n, err)
 		}
 		c := NewStepCache(traces, 64<<20)
-		if n, err := c.Load(ctx, bytes.NewReader(saveFile)); err != nil || n != del.want {
+		if n, err := c.Load(ctx, bytes.NewReader(saveFile), int64(len(saveFile))); err != nil || n != del.want {
 			t.Errorf("Load() after a deletion before %v = %d, %v; want %d entries", del.before, n, err, del.want)
 		}
 	}
@@ -178,7 +178,7 @@ func TestSaveEntry(t *testing.T) {
 		if err := stepfile.Write(&file, "id", []stepfile.Entry{s}); err != nil {
 			t.Fatal(err)
 		}
-		_, back, err := stepfile.Read(&file)
+		_, back, err := stepfile.Read(&file, int64(file.Len()))
 		if err != nil || len(back) != 1 {
 			t.Fatalf("Read() of a saved %T = %d entries, %v", v, len(back), err)
 		}

@@ -51,8 +51,13 @@ func (a *App) loadReplays(ctx context.Context) {
 			return
 		}
 		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			a.log.Warn("the replay cache starts empty: its file cannot be read", "file", rf.path, "err", err)
+			return
+		}
 		start := time.Now()
-		n, err := a.replays.Load(ctx, bufio.NewReaderSize(f, 1<<20))
+		n, err := a.replays.Load(ctx, f, st.Size())
 		switch {
 		case errors.Is(err, alert.ErrOtherStore):
 			a.log.Info("the replay cache starts empty: its file was saved from another span store", "file", rf.path)

@@ -9,7 +9,7 @@
 package stepfile
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -21,7 +21,7 @@ import (
 // magic begins every file; the version changes with the format.
 const magic = "tracehound step cache v2"
 
-// MaxSize bounds the file Read reads.
+// MaxSize bounds the file Read reads, in bytes.
 const MaxSize = 4 << 30
 
 // Entry is the rows of consecutive steps of one rule's replay: each
@@ -134,16 +134,13 @@ func Write(w io.Writer, storeID string, entries []Entry) error {
 	return nil
 }
 
-// Read reads a file Write wrote: the store's id and the entries.
-func Read(r io.Reader) (storeID string, entries []Entry, err error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
-	if err != nil {
-		return "", nil, err
+// Read reads a file Write wrote, of size bytes: the store's id and the
+// entries.
+func Read(r io.Reader, size int64) (storeID string, entries []Entry, err error) {
+	if size < 0 || size > MaxSize {
+		return "", nil, fmt.Errorf("a file of %d bytes", size)
 	}
-	if err := checkFrames(data); err != nil {
-		return "", nil, err
-	}
-	dec := gob.NewDecoder(bytes.NewReader(data))
+	dec := gob.NewDecoder(&frameReader{r: bufio.NewReader(r), remaining: size})
 	var h header
 	if err := dec.Decode(&h); err != nil || h.Magic != magic {
 		return "", nil, errors.New("not a replay cache file of this version")
@@ -234,33 +231,64 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// checkFrames checks that each message of the gob stream data fits in
-// it: gob allocates a message's buffer at its stated length before
-// reading it, which a damaged file would have be gigabytes.
-func checkFrames(data []byte) error {
-	if len(data) > MaxSize {
-		return fmt.Errorf("the file is larger than %d bytes", MaxSize)
-	}
-	for len(data) > 0 {
-		// A gob unsigned integer: one byte below 128, else the negated
-		// count of the big-endian bytes that follow.
-		n, size := uint64(data[0]), 1
+// frameReader passes a gob stream through once it has checked that each
+// message fits in what is left of the file: gob allocates a message's
+// buffer at its stated length before reading it, which a damaged file
+// would have be gigabytes.
+type frameReader struct {
+	r         *bufio.Reader
+	remaining int64 // the file's bytes not yet read
+	left      int64 // the current message's bytes not yet read
+}
+
+func (f *frameReader) Read(p []byte) (int, error) {
+	if f.left == 0 {
+		if f.remaining == 0 {
+			return 0, io.EOF
+		}
+		// A message's length is a gob unsigned integer: one byte below
+		// 128, else the negated count of the big-endian bytes that
+		// follow.
+		b, err := f.r.Peek(1)
+		if err != nil {
+			return 0, cut(err)
+		}
+		n, size := uint64(b[0]), 1
 		if n >= 128 {
-			size = 256 - int(data[0]) + 1
-			if size > 9 || size > len(data) {
-				return errors.New("the file is cut or damaged")
+			size = 256 - int(b[0]) + 1
+			if size > 9 {
+				return 0, errors.New("the file is damaged")
+			}
+			if b, err = f.r.Peek(size); err != nil {
+				return 0, cut(err)
 			}
 			n = 0
-			for _, b := range data[1:size] {
-				n = n<<8 | uint64(b)
+			for _, c := range b[1:] {
+				n = n<<8 | uint64(c)
 			}
 		}
-		if n > uint64(len(data)-size) {
-			return errors.New("the file is cut or damaged")
+		if int64(size) > f.remaining || n > uint64(f.remaining-int64(size)) {
+			return 0, errors.New("the file is cut or damaged")
 		}
-		data = data[size+int(n):]
+		f.left = int64(size) + int64(n)
 	}
-	return nil
+	if int64(len(p)) > f.left {
+		p = p[:f.left]
+	}
+	k, err := f.r.Read(p)
+	f.left -= int64(k)
+	f.remaining -= int64(k)
+	if err == io.EOF && f.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return k, err
+}
+
+func cut(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // value is one value of a mixed column, with its type.

@@ -29,7 +29,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := Write(&file, "store-1", sample()); err != nil {
 		t.Fatal(err)
 	}
-	id, got, err := Read(&file)
+	id, got, err := Read(&file, int64(file.Len()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestReadRefuses(t *testing.T) {
 		if err := Write(&file, "s", entries); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := Read(&file); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := Read(&file, int64(file.Len())); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Read() = %v, want an error with %q", tc.name, err, tc.want)
 		}
 	}
@@ -89,7 +89,7 @@ func TestReadRefuses(t *testing.T) {
 	}
 	whole := file.Bytes()
 	for _, bad := range [][]byte{nil, []byte("not a cache"), whole[:len(whole)-1], whole[:len(whole)/2], {0xf8, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}} {
-		if _, _, err := Read(bytes.NewReader(bad)); err == nil {
+		if _, _, err := Read(bytes.NewReader(bad), int64(len(bad))); err == nil {
 			t.Errorf("Read(%q) = nil error", bad)
 		}
 	}
@@ -105,7 +105,7 @@ func FuzzRead(f *testing.F) {
 	f.Add(file.Bytes())
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, entries, err := Read(bytes.NewReader(data))
+		_, entries, err := Read(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return
 		}
