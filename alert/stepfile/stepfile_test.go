@@ -2,6 +2,7 @@ package stepfile
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -124,4 +125,55 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// bigEntries is a week of one-minute steps of a rule keyed by address
+// and key, 20 rows a step, half of them new each step.
+func bigEntries() []Entry {
+	const steps, perStep = 7 * 24 * 60, 20
+	rows := steps * perStep / 2
+	e := Entry{Key: "big", First: time.Unix(0, 0).UTC(), Step: time.Minute, Columns: []string{"api_key_id", "ips", "peer_ip", "requests"},
+		Label: []bool{true, false, true, false}, Rows: rows, Steps: make([][]int32, steps), Method: "sliding", Lookback: time.Hour}
+	keys, ips := make([]string, rows), make([]string, rows)
+	counts, reqs := make([]int64, rows), make([]int64, rows)
+	for i := range rows {
+		keys[i], ips[i] = fmt.Sprintf("dvk_%016d", i%5000), fmt.Sprintf("198.51.%d.%d", i/256%256, i%256)
+		counts[i], reqs[i] = int64(i%17), int64(i%1000)
+	}
+	e.Cols = []Column{{Kind: Strings, Strs: keys}, {Kind: Ints, Ints: counts}, {Kind: Strings, Strs: ips}, {Kind: Ints, Ints: reqs}}
+	for s := range steps {
+		idx := make([]int32, perStep)
+		for j := range idx {
+			idx[j] = int32((s*perStep/2 + j) % rows)
+		}
+		e.Steps[s] = idx
+	}
+	return []Entry{e}
+}
+
+func BenchmarkWrite(b *testing.B) {
+	entries := bigEntries()
+	var file bytes.Buffer
+	for b.Loop() {
+		file.Reset()
+		if err := Write(&file, "store-1", entries); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(file.Len())/(1<<20), "MB")
+	b.SetBytes(int64(file.Len()))
+}
+
+func BenchmarkRead(b *testing.B) {
+	var file bytes.Buffer
+	if err := Write(&file, "store-1", bigEntries()); err != nil {
+		b.Fatal(err)
+	}
+	data := file.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, _, err := Read(bytes.NewReader(data), int64(len(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
