@@ -84,14 +84,7 @@ func TestStepCacheMatchesUncached(t *testing.T) {
 
 	// Spans that arrive late, for 4:00 on, change the steps from 4:00 on:
 	// they are replayed, and the earlier ones taken from the cache.
-	var spans []span.Span
-	for i := range 400 {
-		id := fmt.Sprintf("%032x", 1_000_000+i)
-		spans = append(spans, span.Span{Timestamp: late.Add(time.Duration(i) * 2 * time.Second), TraceID: id, SpanID: id[16:], ServiceName: "vault",
-			SpanName: "GET /v1/search", SpanKind: span.KindServer, HTTPMethod: "GET", HTTPPath: "/v1/search", HTTPRoute: "/v1/search",
-			StatusCode: 200, PeerIP: fmt.Sprintf("192.0.2.%d", 100+i%7), APIKeyID: "key-late", ResponseBytes: 100})
-	}
-	if err := traces.Write(ctx, spans); err != nil {
+	if err := traces.Write(ctx, lateSearches(late)); err != nil {
 		t.Fatal(err)
 	}
 	before := int(late.Sub(from.Add(time.Hour)) / (5 * time.Minute))
@@ -107,6 +100,19 @@ func TestStepCacheMatchesUncached(t *testing.T) {
 		SQL: `SELECT peer_ip, count() AS n FROM traces WHERE timestamp > now() - INTERVAL 10 MINUTE GROUP BY peer_ip HAVING count() > 30`}
 	check("unbounded", unbounded, from, to, nil, 0)
 	check("unbounded again", unbounded, from, to, nil, 0)
+}
+
+// lateSearches is 400 searches of key-late from seven addresses, every 2
+// seconds from at.
+func lateSearches(at time.Time) []span.Span {
+	var spans []span.Span
+	for i := range 400 {
+		id := fmt.Sprintf("%032x", 1_000_000+i)
+		spans = append(spans, span.Span{Timestamp: at.Add(time.Duration(i) * 2 * time.Second), TraceID: id, SpanID: id[16:], ServiceName: "vault",
+			SpanName: "GET /v1/search", SpanKind: span.KindServer, HTTPMethod: "GET", HTTPPath: "/v1/search", HTTPRoute: "/v1/search",
+			StatusCode: 200, PeerIP: fmt.Sprintf("192.0.2.%d", 100+i%7), APIKeyID: "key-late", ResponseBytes: 100})
+	}
+	return spans
 }
 
 // Entries past the cache's size are dropped, least recently used first.

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,15 +39,7 @@ func (c *StepCache) Save(w io.Writer) (int, error) {
 	c.mu.Unlock()
 	// An entry is not changed once in the cache (a merge makes a new
 	// one); only its backtests are, and they are not saved.
-	slices.SortFunc(entries, func(a, b *stepEntry) int {
-		switch {
-		case a.used > b.used:
-			return -1
-		case a.used < b.used:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(entries, func(a, b *stepEntry) int { return cmp.Compare(b.used, a.used) })
 	saved := make([]stepfile.Entry, 0, len(entries))
 	for _, e := range entries {
 		if s, ok := saveEntry(e); ok {

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/tracehound/tracehound/alert/stepfile"
-	"github.com/tracehound/tracehound/span"
 	"github.com/tracehound/tracehound/sqlguard"
 	"github.com/tracehound/tracehound/store/duckdb"
 )
@@ -91,14 +89,7 @@ func TestStepCacheSurvivesRestart(t *testing.T) {
 
 	// Spans written after the save, from 4:00 on, change those steps.
 	late := t0.Add(4 * time.Hour)
-	var spans []span.Span
-	for i := range 400 {
-		id := fmt.Sprintf("%032x", 1_000_000+i)
-		spans = append(spans, span.Span{Timestamp: late.Add(time.Duration(i) * 2 * time.Second), TraceID: id, SpanID: id[16:], ServiceName: "vault",
-			SpanName: "GET /v1/search", SpanKind: span.KindServer, HTTPMethod: "GET", HTTPPath: "/v1/search", HTTPRoute: "/v1/search",
-			StatusCode: 200, PeerIP: fmt.Sprintf("192.0.2.%d", 100+i%7), APIKeyID: "key-late", ResponseBytes: 100})
-	}
-	if err := traces.Write(ctx, spans); err != nil {
+	if err := traces.Write(ctx, lateSearches(late)); err != nil {
 		t.Fatal(err)
 	}
 	if err := traces.Close(); err != nil {
