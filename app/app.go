@@ -403,7 +403,7 @@ func (a *App) Close() error {
 			}
 		}
 		errs = append(errs, a.closeServices())
-		a.saveReplays()
+		a.saveReplays(true)
 		if a.store != nil {
 			errs = append(errs, a.store.Close())
 		}

@@ -25,11 +25,18 @@ const replayFileName = "replay-cache"
 type replayFile struct {
 	path string
 
-	once   sync.Once
-	mu     sync.Mutex // serialises saves
-	loaded bool       // under mu: the file was read (or there was none)
-	saved  uint64     // under mu: the cache's generation the file holds
+	once    sync.Once
+	mu      sync.Mutex // serialises saves
+	loaded  bool       // under mu: the file was read (or there was none)
+	saved   uint64     // under mu: the cache's generation the file holds
+	savedAt time.Time  // under mu: when this process last saved it
 }
+
+// replaySaveEvery is how often the warm pass saves the replay cache after
+// its first save: each pass adds a few minutes of steps, which a restart
+// replays in seconds, while a week of a busy store's replays is tens of
+// megabytes to write. The process saves it again when it ends.
+var replaySaveEvery = time.Hour
 
 // loadReplays reads the replay cache's file once, before the cache's
 // first use.
@@ -72,9 +79,10 @@ func (a *App) loadReplays(ctx context.Context) {
 }
 
 // saveReplays writes the replay cache to its file when it changed since
-// it was loaded or last saved. The file is replaced whole, never left
+// it was loaded or last saved, and, unless always, this process has not
+// saved it within replaySaveEvery. The file is replaced whole, never left
 // half written.
-func (a *App) saveReplays() {
+func (a *App) saveReplays(always bool) {
 	rf := a.replayFile
 	if rf == nil {
 		return
@@ -85,13 +93,16 @@ func (a *App) saveReplays() {
 	if !rf.loaded || gen == rf.saved {
 		return // a file not read yet holds what a save would lose
 	}
+	if !always && !rf.savedAt.IsZero() && time.Since(rf.savedAt) < replaySaveEvery {
+		return
+	}
 	start := time.Now()
 	n, size, err := writeReplays(a.replays, rf.path)
 	if err != nil {
 		a.log.Warn("saving the replay cache; the next start replays the rules again", "file", rf.path, "err", err)
 		return
 	}
-	rf.saved = gen
+	rf.saved, rf.savedAt = gen, time.Now()
 	a.log.Log(context.Background(), slog.LevelDebug, "replay cache saved", "entries", n, "bytes", size, "elapsed", time.Since(start).Round(time.Millisecond))
 }
 

@@ -121,7 +121,7 @@ func (a *App) warmReplays(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("warming the rule replays for dry runs", "err", err)
 		}
-		a.saveReplays() // the next start takes them from the file
+		a.saveReplays(false) // the next start takes them from the file
 		timer.Reset(warmInterval)
 	}
 }
