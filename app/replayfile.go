@@ -49,6 +49,11 @@ func (a *App) loadReplays(ctx context.Context) {
 		rf.mu.Lock()
 		defer rf.mu.Unlock()
 		rf.loaded = true
+		// A process that died while saving left its temporary file.
+		stale, _ := filepath.Glob(filepath.Join(filepath.Dir(rf.path), replayFileName+".*.tmp"))
+		for _, name := range stale {
+			os.Remove(name)
+		}
 		f, err := os.Open(rf.path)
 		if errors.Is(err, os.ErrNotExist) {
 			return

@@ -65,12 +65,21 @@ func TestReplayFileSaves(t *testing.T) {
 		return n
 	}
 
+	// A process that died while saving left a temporary file: the next
+	// one removes it.
+	stale := filepath.Join(dir, replayFileName+".123.tmp")
+	if err := os.WriteFile(stale, []byte("half written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	a := open()
 	a.saveReplays(true)
 	if n := saved(); n != 0 {
 		t.Fatalf("a cache not yet used saved %d entries", n)
 	}
 	backtest(a, "one")
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale temporary file is still there (%v)", err)
+	}
 	a.saveReplays(false)
 	if n := saved(); n != 1 {
 		t.Fatalf("the first warm save wrote %d entries, want 1", n)
