@@ -159,6 +159,9 @@ type factsCache struct {
 	facts    map[string]detect.EndpointFacts
 	snapshot int64     // the latest snapshot the facts come from; 0: an inventory
 	built    time.Time // when the inventory was built
+	// auth holds the auth counts of the older snapshots within the map's
+	// window, by snapshot and endpoint id.
+	auth map[int64]map[string]apimap.Auth
 }
 
 // endpointFacts returns the API map's facts for the detectors: from the
@@ -214,37 +217,58 @@ func (a *App) loadFacts(ctx context.Context) (map[string]detect.EndpointFacts, e
 // first), each with its auth state judged from every snapshot taken
 // within the map's window: a snapshot covers only the traffic since the
 // one before, whose callers may all have carried a credential, and the
-// map the user reads judges the whole window.
+// map the user reads judges the whole window. Each older snapshot's
+// counts are read once and kept (snapshots do not change). It runs with
+// a.facts locked.
 func (a *App) snapshotFacts(ctx context.Context, snaps []state.MapSnapshot) ([]apimap.Endpoint, error) {
-	since := snaps[0].TakenAt.Add(-time.Duration(a.cfg.APIMap.Window))
-	var eps []apimap.Endpoint
-	type evidence struct{ served, denied int64 }
-	seen := map[string]evidence{}
-	for i, sm := range snaps {
-		if i > 0 && !sm.TakenAt.After(since) {
-			break
-		}
-		snap, err := a.state.MapSnapshot(ctx, sm.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, se := range snap.Endpoints {
-			var e apimap.Endpoint
-			if err := json.Unmarshal(se.Data, &e); err != nil {
-				return nil, fmt.Errorf("snapshot %d: %w", snap.ID, err)
-			}
-			ev := seen[e.ID]
-			ev.served += e.Auth.Unauthenticated2xx
-			ev.denied += e.Auth.UnauthenticatedDenied
-			seen[e.ID] = ev
-			if i == 0 {
-				eps = append(eps, e)
-			}
+	c := &a.facts
+	latest, err := a.state.MapSnapshot(ctx, snaps[0].ID)
+	if err != nil {
+		return nil, err
+	}
+	eps := make([]apimap.Endpoint, len(latest.Endpoints))
+	for i, se := range latest.Endpoints {
+		if err := json.Unmarshal(se.Data, &eps[i]); err != nil {
+			return nil, fmt.Errorf("snapshot %d: %w", latest.ID, err)
 		}
 	}
+	since := snaps[0].TakenAt.Add(-time.Duration(a.cfg.APIMap.Window))
+	kept := map[int64]map[string]apimap.Auth{}
+	total := map[string]apimap.Auth{}
+	for _, sm := range snaps[1:] {
+		if !sm.TakenAt.After(since) {
+			break
+		}
+		auth, ok := c.auth[sm.ID]
+		if !ok {
+			snap, err := a.state.MapSnapshot(ctx, sm.ID)
+			if err != nil {
+				return nil, err
+			}
+			auth = make(map[string]apimap.Auth, len(snap.Endpoints))
+			for _, se := range snap.Endpoints {
+				var e struct { // the counts alone
+					ID   string      `json:"id"`
+					Auth apimap.Auth `json:"auth"`
+				}
+				if err := json.Unmarshal(se.Data, &e); err != nil {
+					return nil, fmt.Errorf("snapshot %d: %w", snap.ID, err)
+				}
+				auth[e.ID] = e.Auth
+			}
+		}
+		kept[sm.ID] = auth
+		for id, au := range auth {
+			t := total[id]
+			t.Unauthenticated2xx += au.Unauthenticated2xx
+			t.UnauthenticatedDenied += au.UnauthenticatedDenied
+			total[id] = t
+		}
+	}
+	c.auth = kept
 	for i := range eps {
-		ev := seen[eps[i].ID]
-		eps[i].Auth.State = apimap.AuthStateOf(ev.served, ev.denied)
+		t := total[eps[i].ID]
+		eps[i].Auth.State = apimap.AuthStateOf(eps[i].Auth.Unauthenticated2xx+t.Unauthenticated2xx, eps[i].Auth.UnauthenticatedDenied+t.UnauthenticatedDenied)
 	}
 	return eps, nil
 }
